@@ -1,0 +1,79 @@
+# Reproducible companion book: `make book` goes from a clean clone to _build/html.
+#   make install    venv + Python deps (+ Debian chromium for the browser test, when root)
+#   make vendor     MathJax / ipywidgets JS into book/_static/vendor (offline book)
+#   make notebooks  execute the book's notebooks in place with papermill
+#                   (PRESET=fast SEEDS="0 1 2" DEVICE=cpu by default)
+#   make html       build the book from the stored outputs (no execution)
+#   make book       install + vendor + notebooks + html
+#   make test       unit tests, nbval on the notebooks, browser test
+#   make figure FIG=<name>   regenerate one paper figure
+
+SHELL   := /bin/bash
+PYTHON3 ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+JB      := $(VENV)/bin/jupyter-book
+PYTEST  := $(PY) -m pytest -p no:cacheprovider
+
+PRESET  ?= fast
+SEEDS   ?= 0 1 2
+DEVICE  ?= cpu
+FIG     ?=
+export PRESET SEEDS DEVICE
+
+.PHONY: install vendor notebooks book html test test-unit test-nbval test-browser figure clean
+
+$(PY):
+	$(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+
+install: $(PY)
+	@if [ -f requirements.txt ]; then $(PY) -m pip install -r requirements.txt; \
+	 else echo "install: requirements.txt not found, skipping"; fi
+	@if [ -f pyproject.toml ] || [ -f setup.py ]; then $(PY) -m pip install -e .; \
+	 else echo "install: no pyproject.toml/setup.py, skipping 'pip install -e .'"; fi
+	@# the notebooks' "python3" kernel must be this venv's python
+	@if $(PY) -c "import ipykernel" 2>/dev/null; then \
+	   $(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null; \
+	 else echo "install: ipykernel not installed in $(VENV)"; fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	   if [ "$$(id -u)" = 0 ]; then \
+	     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	   else echo "install: /usr/bin/chromium missing; run 'sudo apt-get install -y chromium' for the browser test"; fi; \
+	 fi
+
+vendor:
+	bash scripts/vendor_assets.sh
+
+notebooks:
+	$(PY) scripts/run_notebooks.py
+
+html:
+	@test -f book/_static/vendor/VERSIONS || { echo "html: vendored JS missing, run 'make vendor' first" >&2; exit 1; }
+	$(JB) build . -W
+
+# sequential on purpose (safe under make -j)
+book:
+	$(MAKE) install
+	$(MAKE) vendor
+	$(MAKE) notebooks
+	$(MAKE) html
+
+test-unit:
+	$(PYTEST) tests --ignore=_build --ignore=tests/test_browser.py -q
+
+test-nbval:
+	$(PYTEST) --nbval book/*.ipynb --nbval-sanitize-with book/nbval_sanitize.cfg -q
+
+test-browser:
+	$(PYTEST) tests/test_browser.py -q
+
+test: test-unit test-nbval test-browser
+
+figure:
+	@if [ -z "$(FIG)" ]; then echo "usage: make figure FIG=<name>"; exit 2; fi
+	$(PY) -m icmeta figure $(FIG)
+
+clean:
+	rm -rf _build .pytest_cache
+	find . -path ./.venv -prune -o -path ./node_modules -prune -o -name __pycache__ -type d -print -exec rm -rf {} +

@@ -1,0 +1,88 @@
+"""Command line: ``python -m icmeta {train,bench,figure,phases}``.
+
+User errors (bad values, unknown keys) print one line naming the field, the value and what
+is allowed, and exit with status 2 without writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import PRESET_SEEDS, PRESETS, ConfigError, apply_overrides, preset
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2, like ConfigError
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def build_configs(preset_name: str, seeds: list[int], sets: list[str]):
+    if preset_name not in PRESETS:
+        raise ConfigError("preset", preset_name, ", ".join(PRESETS))
+    return [apply_overrides(preset(preset_name, seed=s), sets) for s in seeds]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = _Parser(prog="python -m icmeta", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    t = sub.add_parser("train", help="train (or load) a run and print its directory")
+    t.add_argument("--preset", default="fast", help=f"one of {', '.join(PRESETS)}")
+    t.add_argument("--seeds", type=int, nargs="+", default=None, help="model seeds trained together")
+    t.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field: K L T N D P eps p_B B alpha beta lr batch_size steps heads layers optimizer ...")
+    t.add_argument("--out", default=None, help="run store folder (default runs/ or $ICMETA_RUNS)")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1: fastest for these small models)")
+    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--resume-every", type=float, default=30.0, metavar="SECONDS",
+                   help="how often the full training state is saved for resuming (default 30 s)")
+    b = sub.add_parser("bench", help="training throughput, FLOPs and the reference-loader ratio")
+    b.add_argument("--quick", action="store_true", help="fewer repetitions")
+    b.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    f = sub.add_parser("figure", help="draw a paper figure from stored runs into figures/")
+    f.add_argument("name", help="figure name, e.g. fig2")
+    f.add_argument("--preset", default="fast")
+    f.add_argument("--seeds", type=int, nargs="+", default=None)
+    f.add_argument("--out", default="figures")
+    args = p.parse_args(argv)
+    try:
+        if args.command == "train":
+            return _train(args)
+        if args.command == "bench":
+            from .bench import main as bench_main
+
+            return bench_main(quick=args.quick, device=args.device)
+        if args.command == "figure":
+            from .figures import make_figure
+
+            path = make_figure(args.name, preset_name=args.preset, seeds=args.seeds, out=Path(args.out))
+            print(path)
+            return 0
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _train(args) -> int:
+    import torch
+
+    from .train import load_or_train
+
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError("threads", args.threads, "an integer >= 1")
+    seeds = args.seeds if args.seeds is not None else list(PRESET_SEEDS[args.preset] if args.preset in PRESET_SEEDS else [0])
+    configs = build_configs(args.preset, seeds, args.sets)
+    if any(s < 0 for s in seeds):
+        raise ConfigError("seeds", seeds, "integers >= 0")
+    torch.set_num_threads(args.threads or 1)
+    from .train import check_members
+
+    check_members(configs)
+    if args.resume_every < 0:
+        raise ConfigError("resume-every", args.resume_every, "a number of seconds >= 0")
+    run = load_or_train(configs, root=args.out, progress=not args.no_progress, resume_every_s=args.resume_every)
+    print(run.directory)
+    return 0

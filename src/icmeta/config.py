@@ -1,0 +1,357 @@
+"""Configuration: the paper's symbols, the model, training, seeds and presets.
+
+Three frozen dataclasses hold every knob (`TaskConfig`, `ModelConfig`, `TrainConfig`);
+`Config` nests them with the seeds. Derived values are properties, never stored copies.
+`validate` checks every field and raises `ConfigError` naming the field, the value and
+what is allowed; `apply_overrides` turns ``key=value`` strings (the paper's symbols and the
+training/model fields) into a new config, type-checked, unknown keys rejected.
+
+Symbols (PAPER.md §2): K item classes, L labels, T tasks, N context pairs (sequence length
+2N+1), D content dimension, P position dimension (token width P+D), eps within-class
+noise, p_B probability that the query's class is also in the context, B copies of it,
+alpha Zipf exponent of classes, beta Zipf exponent of tasks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value outside what is allowed; the message is one line for the user."""
+
+    def __init__(self, name: str, value: Any, allowed: str, unknown: bool = False):
+        self.name, self.value, self.allowed = name, value, allowed
+        what = f"unknown key '{name}' (value {value!r})" if unknown else f"invalid value for '{name}': {value!r}"
+        super().__init__(f"{what} (allowed: {allowed})")
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """The in-context meta-learning task (PAPER.md §2, §7 A1, A2, A7, A8)."""
+
+    K: int = 64
+    L: int = 32
+    T: int = 3
+    N: int = 4
+    D: int = 63
+    P: int = 65
+    eps: float = 0.1
+    p_B: float = 0.0
+    B: int = 1
+    alpha: float = 0.0
+    beta: float = 0.0
+    # "random": independent random class->label maps (paper text, A1); "shift": cyclic shifts
+    # of one random base map (official code); "disjoint": the SCC-theory setting of §5
+    # (K = L, every task a permutation, no (class, label) pair shared by two tasks).
+    task_maps: str = "random"
+    # Token encoding, two halves (A2). labels: "learned" position-free embeddings (code) or
+    # "fixed" random vectors in the content dims (paper text). positions: "pair" = items carry
+    # a one-hot of their pair index, labels none (code); "offset" = every token carries a
+    # one-hot of its sequence position shifted by a random offset (paper text).
+    labels: str = "learned"
+    positions: str = "pair"
+    # "excluded": the query class is never in the context unless burstiness puts it there
+    # (paper); "any": the query class is drawn from all K classes (official code).
+    query: str = "excluded"
+
+    @property
+    def seq_len(self) -> int:
+        return 2 * self.N + 1
+
+    @property
+    def d_model(self) -> int:
+        return self.P + self.D
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network (PAPER.md §3, §7 A3, A4)."""
+
+    arch: str = "attention_only"  # or "standard": pre-LayerNorm attention + 4x ReLU MLP blocks
+    layers: int = 2
+    heads: int = 1
+    w_o: bool = True
+    classifier_hidden: int = 1  # hidden layers of the ReLU classifier (paper 1, code 2)
+    mask: str = "none"  # "none", or one phase's circuit only: "ncc", "scc", "fcc"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation and measurement schedule (PAPER.md §4, §5, §7 A5, A6)."""
+
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    batch_size: int = 128
+    steps: int = 400_000
+    eval_size: int = 1024
+    # Evaluate every `eval_every` steps; 0 means the ΔAcc interval Δt scaled with the
+    # learning rate: Δt = 100 steps at lr 0.01 (the paper), 10 at lr 0.1.
+    eval_every: int = 0
+    # Circuit metrics, RLA and attention need full patterns (costly): every
+    # `metrics_every` steps (0 means 5 evaluation intervals) and at log-spaced steps.
+    metrics_every: int = 0
+    device: str = "cpu"
+
+    @property
+    def delta_t(self) -> int:
+        """ΔAcc interval in steps: the paper's 100 steps at lr 0.01, scaled as 1/lr."""
+        return max(1, round(100 * 0.01 / self.lr))
+
+    @property
+    def eval_interval(self) -> int:
+        return self.eval_every or self.delta_t
+
+    @property
+    def metrics_interval(self) -> int:
+        return self.metrics_every or 5 * self.eval_interval
+
+
+@dataclass(frozen=True)
+class Config:
+    """One model's full configuration with its seeds.
+
+    `seed` names the model; the three streams (initialisation, training data with the
+    data draw of class means and task maps, evaluation sets) get distinct seeds derived
+    from it by a fixed rule unless set explicitly.
+    """
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    init_seed: int | None = None
+    data_seed: int | None = None
+    eval_seed: int | None = None
+
+    def seeds(self) -> dict[str, int]:
+        """The three seeds actually used: explicit ones, else derived from `seed`."""
+        derived = {
+            "init": self.init_seed if self.init_seed is not None else _derive(self.seed, "init"),
+            "data": self.data_seed if self.data_seed is not None else _derive(self.seed, "data"),
+            "eval": self.eval_seed if self.eval_seed is not None else _derive(self.seed, "eval"),
+        }
+        return derived
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Config":
+        return cls(
+            task=TaskConfig(**d["task"]),
+            model=ModelConfig(**d["model"]),
+            train=TrainConfig(**d["train"]),
+            **{k: d[k] for k in ("seed", "init_seed", "data_seed", "eval_seed")},
+        )
+
+    def key(self) -> str:
+        """Stable hash of everything that changes the results."""
+        return config_hash([self])
+
+
+def _derive(seed: int, purpose: str) -> int:
+    digest = hashlib.sha256(f"icmeta:{purpose}:{seed}".encode()).digest()
+    return int.from_bytes(digest[:7], "little")
+
+
+def config_hash(configs: list[Config]) -> str:
+    text = json.dumps([c.to_dict() for c in configs], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------------------- validation
+
+_CHOICES = {
+    "task_maps": ("random", "shift", "disjoint"),
+    "labels": ("learned", "fixed"),
+    "positions": ("pair", "offset"),
+    "query": ("excluded", "any"),
+    "arch": ("attention_only", "standard"),
+    "mask": ("none", "ncc", "scc", "fcc"),
+    "optimizer": ("sgd", "adam"),
+    "device": ("cpu", "cuda", "auto"),
+}
+
+
+def _check_int(name: str, v: Any, lo: int, hi: int | None = None) -> None:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(name, v, f"an integer >= {lo}" + (f" and <= {hi}" if hi else ""))
+    if v < lo or (hi is not None and v > hi):
+        raise ConfigError(name, v, f"an integer >= {lo}" + (f" and <= {hi}" if hi else ""))
+
+
+def _check_float(name: str, v: Any, lo: float, hi: float | None = None, open_lo: bool = False) -> None:
+    bounds = (f"> {lo}" if open_lo else f">= {lo}") + (f" and <= {hi}" if hi is not None else "")
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ConfigError(name, v, f"a finite number {bounds}")
+    if (v <= lo if open_lo else v < lo) or (hi is not None and v > hi):
+        raise ConfigError(name, v, f"a number {bounds}")
+
+
+def validate(c: Config) -> Config:
+    """Check every field; return the config unchanged or raise `ConfigError`."""
+    t, m, tr = c.task, c.model, c.train
+    for name, choices in _CHOICES.items():
+        for part in (t, m, tr):
+            if hasattr(part, name) and getattr(part, name) not in choices:
+                raise ConfigError(name, getattr(part, name), ", ".join(choices))
+    _check_int("L", t.L, 2)
+    _check_int("T", t.T, 1)
+    _check_int("N", t.N, 1)
+    _check_int("D", t.D, 1)
+    _check_int("P", t.P, 1)
+    _check_int("B", t.B, 1)
+    _check_float("eps", t.eps, 0.0)
+    _check_float("p_B", t.p_B, 0.0, 1.0)
+    _check_float("alpha", t.alpha, 0.0)
+    _check_float("beta", t.beta, 0.0)
+    # N distinct context classes plus a query class that is not among them.
+    need = t.N + 1 if t.query == "excluded" else t.N
+    if isinstance(t.K, bool) or not isinstance(t.K, int) or t.K < need:
+        raise ConfigError("K", t.K, f"an integer >= {need} (N={t.N} distinct context classes"
+                          + (" and a query class outside them)" if t.query == "excluded" else ")"))
+    if t.B > t.N:
+        raise ConfigError("B", t.B, f"an integer between 1 and N={t.N}")
+    if t.positions == "offset" and t.seq_len > t.P:
+        raise ConfigError("N", t.N, f"2N+1 <= P={t.P} with positions='offset', so N <= {(t.P - 1) // 2}")
+    if t.positions == "pair" and t.N + 1 > t.P:
+        raise ConfigError("N", t.N, f"N+1 <= P={t.P} with positions='pair', so N <= {t.P - 1}")
+    if t.task_maps == "shift" and t.T > t.L:
+        raise ConfigError("T", t.T, f"<= L={t.L} with task_maps='shift' (distinct shifts)")
+    if t.task_maps == "disjoint":
+        if t.K != t.L:
+            raise ConfigError("K", t.K, f"K = L (={t.L}) with task_maps='disjoint' (the SCC-theory setting)")
+        if t.T > t.L:
+            raise ConfigError("T", t.T, f"<= L={t.L} with task_maps='disjoint'")
+    _check_int("layers", m.layers, 1, 8)
+    _check_int("heads", m.heads, 1, 64)
+    if t.d_model % m.heads:
+        raise ConfigError("heads", m.heads, f"a divisor of the width P+D={t.d_model}")
+    if not isinstance(m.w_o, bool):
+        raise ConfigError("w_o", m.w_o, "true or false")
+    _check_int("classifier_hidden", m.classifier_hidden, 0, 4)
+    if m.mask != "none" and m.layers < 2:
+        raise ConfigError("mask", m.mask, "'none' when layers < 2 (the phase masks need two layers)")
+    if m.mask != "none" and m.arch != "attention_only":
+        raise ConfigError("mask", m.mask, "'none' with arch='standard'")
+    _check_float("lr", tr.lr, 0.0, 10.0, open_lo=True)
+    _check_int("batch_size", tr.batch_size, 1, 1 << 16)
+    _check_int("steps", tr.steps, 1)
+    _check_int("eval_size", tr.eval_size, 16, 1 << 20)
+    _check_int("eval_every", tr.eval_every, 0)
+    _check_int("metrics_every", tr.metrics_every, 0)
+    for name in ("seed", "init_seed", "data_seed", "eval_seed"):
+        v = getattr(c, name)
+        if v is not None and name != "seed" or name == "seed":
+            if v is not None:
+                _check_int(name, v, 0)
+    s = c.seeds()
+    if len(set(s.values())) != 3:
+        raise ConfigError("seeds", s, "three distinct seeds for initialisation, data and evaluation")
+    return c
+
+
+# ------------------------------------------------------------------------------ overrides
+
+# Command-line keys: the paper's symbols and the training/model fields.
+_KEYS: dict[str, str] = {}
+for _section, _cls in (("task", TaskConfig), ("model", ModelConfig), ("train", TrainConfig)):
+    for _f in fields(_cls):
+        _KEYS[_f.name] = _section
+for _name in ("seed", "init_seed", "data_seed", "eval_seed"):
+    _KEYS[_name] = ""
+
+
+def _field_type(section: str, name: str) -> type:
+    cls = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig, "": Config}[section]
+    default = {f.name: f for f in fields(cls)}[name].default
+    return type(default) if default is not None else int
+
+
+def _parse_value(name: str, text: str, typ: type) -> Any:
+    if typ is bool:
+        low = text.strip().lower()
+        if low in ("true", "1", "yes", "on"):
+            return True
+        if low in ("false", "0", "no", "off"):
+            return False
+        raise ConfigError(name, text, "true or false")
+    if typ is int:
+        try:
+            f = float(text)
+        except ValueError:
+            raise ConfigError(name, text, "an integer") from None
+        if not f.is_integer():
+            raise ConfigError(name, text, "an integer")
+        return int(f)
+    if typ is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(name, text, "a number") from None
+    return text
+
+
+def set_field(c: Config, name: str, value: Any) -> Config:
+    """Return a copy of `c` with one field changed (type-checked)."""
+    if name not in _KEYS:
+        raise ConfigError(name, value, "one of " + ", ".join(sorted(_KEYS, key=str.lower)), unknown=True)
+    section = _KEYS[name]
+    typ = _field_type(section, name)
+    if isinstance(value, str) and typ is not str:
+        value = _parse_value(name, value, typ)
+    elif typ is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if section == "":
+        return replace(c, **{name: value})
+    return replace(c, **{section: replace(getattr(c, section), **{name: value})})
+
+
+def apply_overrides(c: Config, overrides: list[str] | dict[str, Any]) -> Config:
+    """Apply ``key=value`` strings (or a dict) and validate the result."""
+    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
+    for k, v in items:
+        c = set_field(c, k, v)
+    return validate(c)
+
+
+def _split(text: str) -> tuple[str, str]:
+    if "=" not in text:
+        raise ConfigError("--set", text, "key=value, e.g. T=3 or lr=0.1")
+    k, v = text.split("=", 1)
+    return k.strip(), v.strip()
+
+
+# -------------------------------------------------------------------------------- presets
+
+# `paper`: PAPER.md §4 and §7 A5. `fast`: a CPU preset chosen by measurement (see
+# README and the reproduction-notes chapter) that keeps the paper's three plateaus and the
+# Table-1 circuit order for T = 3; it is NOT the paper's setting (lr 0.1 instead of 0.01,
+# smaller batch, far fewer steps).
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {},
+    "fast": {"lr": 0.1, "batch_size": 64, "steps": 20_000},
+}
+
+PRESET_SEEDS = {"paper": (0, 1, 2), "fast": (0, 1, 2)}
+
+
+def preset(name: str, seed: int = 0, **overrides: Any) -> Config:
+    """A named preset as a validated `Config`, optionally with overrides."""
+    if name not in PRESETS:
+        raise ConfigError("preset", name, ", ".join(PRESETS))
+    c = Config(
+        train=TrainConfig(
+            **{k: v for k, v in PRESETS[name].items() if k in {f.name for f in fields(TrainConfig)}}
+        ),
+        seed=seed,
+    )
+    rest = {k: v for k, v in PRESETS[name].items() if k not in {f.name for f in fields(TrainConfig)}}
+    c = apply_overrides(c, {**rest, **overrides})
+    return c

@@ -1,0 +1,36 @@
+import torch
+
+from icmeta.bayes import ideal_accuracies, scc_theory_accuracy
+from icmeta.config import TaskConfig
+from icmeta.task import make_world
+
+
+def test_scc_theory_formula_matches_the_labels_only_ideal():
+    for K in (8, 16):
+        cfg = TaskConfig(K=K, L=K, T=2, task_maps="disjoint")
+        w = make_world(cfg, torch.Generator().manual_seed(K))
+        r = ideal_accuracies(cfg, w, n=40000, seed=1)
+        assert abs(r["labels"] - scc_theory_accuracy(K, 4)) < 4 * r["stderr"]["labels"] + 1e-3
+        assert r["pairs"] == 1.0
+        assert abs(r["ignore"] - 0.5) < 0.01  # two equally likely candidates
+
+
+def test_scc_theory_values():
+    p = 1 - 15 / 35  # C(6,4)/C(7,4)
+    assert abs(scc_theory_accuracy(8, 4) - (p + (1 - p) / 2)) < 1e-12
+    assert scc_theory_accuracy(32, 4) < scc_theory_accuracy(8, 4)
+
+
+def test_ceilings_are_ordered_for_the_default_task():
+    cfg = TaskConfig()
+    w = make_world(cfg, torch.Generator().manual_seed(0))
+    r = ideal_accuracies(cfg, w, n=20000)
+    assert 1 / 3 <= r["ignore"] < r["labels"] < r["pairs"] <= 1.0
+    assert r["pairs"] > 0.99 and r["exact_likelihood"]
+
+
+def test_one_task_needs_no_context():
+    cfg = TaskConfig(T=1)
+    w = make_world(cfg, torch.Generator().manual_seed(0))
+    r = ideal_accuracies(cfg, w, n=5000)
+    assert r["ignore"] == r["labels"] == r["pairs"] == 1.0

@@ -1,0 +1,360 @@
+"""End-to-end check of the built book in a real (headless) browser, offline.
+
+* builds the book once per session if ``_build/html`` is missing or stale
+  (vendoring the JS assets first when needed);
+* serves ``_build/html`` on 127.0.0.1 from a thread;
+* drives Debian's Chromium through Playwright (never ``playwright install``);
+* fails if any request leaves 127.0.0.1 (data:/blob: URIs are fine);
+* moves the training explorer's slider and seed selector and checks the page
+  reacts; checks MathJax comes from the vendored copy and typesets;
+* saves ``_build/screenshots/explore.png``.
+
+Set ``ICM_REBUILD_BOOK=1`` to force a rebuild and ``CHROMIUM=/path`` to use
+another Chromium binary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+EXPLORE = "book/03_explore.html"
+VENDOR_MATHJAX = "_static/vendor/mathjax/tex-mml-chtml.js"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _book_sources() -> list[Path]:
+    files = [ROOT / "_config.yml", ROOT / "_toc.yml"]
+    files += [p for p in (ROOT / "book").rglob("*") if p.suffix in {".md", ".ipynb"} and "_static" not in p.parts]
+    return files
+
+
+def _stale() -> bool:
+    target = HTML / EXPLORE
+    if not target.exists() or not (HTML / VENDOR_MATHJAX).exists():
+        return True
+    built = target.stat().st_mtime
+    return any(p.stat().st_mtime > built for p in _book_sources())
+
+
+@pytest.fixture(scope="session")
+def built_book() -> Path:
+    """``_build/html``, built with ``jupyter-book build . -W`` if missing or stale."""
+    if os.environ.get("ICM_REBUILD_BOOK") == "1" or _stale():
+        if not (ROOT / "book" / "_static" / "vendor" / "mathjax" / "tex-mml-chtml.js").exists():
+            subprocess.run(["bash", str(ROOT / "scripts" / "vendor_assets.sh")], cwd=ROOT, check=True)
+        jb = Path(sys.executable).with_name("jupyter-book")
+        cmd = [str(jb)] if jb.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
+        proc = subprocess.run(cmd + ["build", ".", "-W"], cwd=ROOT, capture_output=True, text=True)
+        assert proc.returncode == 0, f"jupyter-book build . -W failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    assert (HTML / EXPLORE).exists(), f"{EXPLORE} was not built; is book/03_explore in _toc.yml?"
+    return HTML
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+@contextlib.contextmanager
+def serve(directory: Path):
+    """Serve ``directory`` on 127.0.0.1:<free port> from a thread; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def server(built_book: Path):
+    with serve(built_book) as base:
+        yield base
+
+
+class Recorder:
+    """Every URL the browser asked for (non-local ones are also aborted), failed
+    local requests and uncaught JavaScript errors."""
+
+    def __init__(self):
+        self.urls: list[str] = []
+        self.failed: list[str] = []
+        self.page_errors: list[str] = []
+
+    @staticmethod
+    def is_local(url: str) -> bool:
+        u = urlsplit(url)
+        if u.scheme in ("data", "blob", "about"):
+            return True
+        return u.scheme == "http" and u.hostname == "127.0.0.1"
+
+    def external(self) -> list[str]:
+        return [u for u in self.urls if not self.is_local(u)]
+
+    def paths(self) -> list[str]:
+        return [urlsplit(u).path for u in self.urls if self.is_local(u)]
+
+    def reset(self) -> None:
+        self.urls.clear()
+        self.failed.clear()
+        self.page_errors.clear()
+
+    def check(self) -> None:
+        assert not self.page_errors, f"JavaScript errors: {self.page_errors}"
+        assert not self.external(), f"requests left 127.0.0.1: {self.external()}"
+        assert not self.failed, f"failed requests: {self.failed}"
+
+
+@pytest.fixture(scope="session")
+def browser_context(server):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}. Install Debian's chromium with "
+            "`apt-get update && apt-get install -y chromium` (do not run `playwright install`), "
+            "or set CHROMIUM=/path/to/chromium.",
+            pytrace=False,
+        )
+    from playwright.sync_api import sync_playwright
+
+    rec = Recorder()
+    with tempfile.TemporaryDirectory(prefix="icm-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+            service_workers="block",
+        )
+        context.set_default_timeout(30_000)
+        context.on("request", lambda req: rec.urls.append(req.url))
+        context.on(
+            "response",
+            lambda resp: resp.status >= 400 and rec.failed.append(f"{resp.status} {resp.url}"),
+        )
+
+        def route(r):
+            if rec.is_local(r.request.url):
+                r.continue_()
+            else:
+                r.abort()
+
+        context.route("**/*", route)
+        try:
+            yield context, rec
+        finally:
+            context.close()
+
+
+@pytest.fixture
+def open_page(browser_context, server):
+    context, rec = browser_context
+    rec.reset()
+    pages = []
+
+    def _open(path: str, base: str = server):
+        page = context.new_page()
+        page.on("pageerror", lambda exc: rec.page_errors.append(f"{path}: {exc}"))
+        pages.append(page)
+        page.goto(f"{base}/{path}", wait_until="load")
+        page.wait_for_load_state("networkidle")
+        return page
+
+    yield _open, rec
+    for p in pages:
+        p.close()
+
+
+def _state(page, root):
+    return root.evaluate(
+        """r => ({step: r.querySelector('.icm-step').textContent.trim(),
+                  src: r.querySelector('img.icm-frame').getAttribute('src'),
+                  caption: r.querySelector('.icm-caption').textContent,
+                  value: r.querySelector('input[type=range]').value,
+                  max: r.querySelector('input[type=range]').max,
+                  seed: r.querySelector('select').value})"""
+    )
+
+
+def test_explorer_works_offline(open_page):
+    open_, rec = open_page
+    page = open_(EXPLORE)
+    explorers = page.locator(".icm-explorer")
+    assert explorers.count() >= 1, "no .icm-explorer on the explore page"
+    root = explorers.first.element_handle()
+    root.scroll_into_view_if_needed()
+
+    s0 = _state(page, root)
+    assert re.fullmatch(r"step \d+", s0["step"]), s0["step"]
+    assert s0["src"].startswith("data:image/png;base64,")
+    assert int(s0["max"]) >= 1, "the first seed needs at least two steps for this test"
+    img_ok = page.locator(".icm-explorer img.icm-frame").first.evaluate("i => i.complete && i.naturalWidth > 0")
+    assert img_ok, "explorer image did not decode"
+
+    # keyboard: focus the slider and press ArrowRight
+    slider = page.locator(".icm-explorer input[type=range]").first
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    s1 = _state(page, root)
+    assert s1["value"] == "1"
+    assert s1["step"] != s0["step"], "ArrowRight did not change the step label"
+    assert s1["src"] != s0["src"], "ArrowRight did not change the image"
+    assert s1["caption"] != s0["caption"] or s1["src"] != s0["src"]
+
+    # programmatic: set the value and dispatch `input`
+    slider.evaluate("(el) => { el.value = el.max; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    s2 = _state(page, root)
+    assert s2["value"] == s2["max"] and s2["step"] != s1["step"] and s2["src"] != s1["src"]
+
+    # seed selector switches to that seed's frames
+    select = page.locator(".icm-explorer select").first
+    options = select.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert len(options) >= 2, "need at least two seeds for this test"
+    other = next(o for o in options if o != s2["seed"])
+    select.select_option(other)
+    s3 = _state(page, root)
+    assert s3["seed"] == other
+    assert s3["src"] != s2["src"], "changing the seed did not change the frame"
+    assert re.fullmatch(r"step \d+", s3["step"])
+    # slider range follows the selected seed's steps and still works
+    slider.evaluate("(el) => { el.value = '0'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    assert _state(page, root)["src"] != s3["src"] or s3["value"] == "0"
+
+    # back to the initial state for a representative screenshot
+    select.select_option(s0["seed"])
+    slider.evaluate("(el) => { el.value = '1'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    root.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "explore.png"))
+    rec.check()
+
+
+def _pages_with_math(html_root: Path) -> list[str]:
+    pages = sorted(str(p.relative_to(html_root)) for p in html_root.rglob("*.html") if "_static" not in p.parts)
+    hits = [p for p in pages if "vendor/mathjax/" in (html_root / p).read_text(encoding="utf-8", errors="replace")]
+    return sorted(hits, key=lambda p: (not p.endswith("intro.html"), p))
+
+
+def test_mathjax_from_vendored_copy(open_page, built_book):
+    open_, rec = open_page
+    pages = _pages_with_math(built_book)
+    assert pages, "no built page loads MathJax from _static/vendor/mathjax (does any chapter have math?)"
+    page = open_(pages[0])
+    page.wait_for_function("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+    page.evaluate("() => window.MathJax.startup.promise")
+    assert page.evaluate("() => typeof window.MathJax.typesetPromise") == "function"
+    assert page.locator("mjx-container").count() > 0, "MathJax did not typeset any math"
+    assert any(p.endswith("/" + VENDOR_MATHJAX) for p in rec.paths()), "MathJax was not loaded from the vendored copy"
+    assert any("/_static/vendor/mathjax/output/chtml/fonts/" in p for p in rec.paths()), "MathJax fonts not vendored"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "math.png"))
+    rec.check()
+
+
+WIDGET_NB_CELLS = [
+    ("markdown", "# Widgets\n\nSome math: $a^2 + b^2 = c^2$."),
+    (
+        "code",
+        "import ipywidgets as w\n"
+        "w.VBox([w.IntSlider(value=3, max=10, description='$n$'), w.Text(value='hello'),\n"
+        "        w.Button(description='Click', icon='check')])",
+    ),
+]
+
+
+@pytest.fixture(scope="session")
+def widget_book(tmp_path_factory, built_book):
+    """A one-page book with stored ipywidgets state, built with the project's
+    _config.yml and vendored assets (checks the nb_ipywidgets_js setting)."""
+    import nbclient
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    root = tmp_path_factory.mktemp("widget-book")
+    (root / "book").mkdir()
+    (root / "book" / "_static").symlink_to(ROOT / "book" / "_static", target_is_directory=True)
+    shutil.copy(ROOT / "_config.yml", root / "_config.yml")
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/widgets\n")
+    nb = new_notebook(
+        metadata={
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python", "pygments_lexer": "ipython3"},
+        }
+    )
+    nb.cells = [new_markdown_cell(src) if kind == "markdown" else new_code_cell(src) for kind, src in WIDGET_NB_CELLS]
+    nbclient.NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(root)}}).execute()
+    assert "application/vnd.jupyter.widget-state+json" in nb.metadata.get("widgets", {}), "no widget state stored"
+    nbformat.write(nb, root / "book" / "widgets.ipynb")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb)] if jb.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
+    proc = subprocess.run(cmd + ["build", str(root), "-W"], capture_output=True, text=True)
+    assert proc.returncode == 0, f"widget book build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return root / "_build" / "html"
+
+
+def test_ipywidgets_render_from_vendored_copy(open_page, widget_book):
+    open_, rec = open_page
+    with serve(widget_book) as base:
+        page = open_("book/widgets.html", base)
+        page.wait_for_selector(".widget-slider", state="visible")
+        page.wait_for_function("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+        page.evaluate("() => window.MathJax.startup.promise")
+        page.wait_for_load_state("networkidle")
+        assert page.locator(".widget-text input").input_value() == "hello"
+        paths = rec.paths()
+        for asset in ("vendor/requirejs/require.js", "vendor/html-manager/embed-amd.js"):
+            assert any(p.endswith("/_static/" + asset) for p in paths), f"{asset} not loaded"
+        rec.check()
+
+
+_TAG = re.compile(r"<(script|link|img|iframe|source|audio|video)\b[^>]*>", re.I | re.S)
+_ATTR = re.compile(r"\b(src|href)\s*=\s*[\"']?\s*((?:https?:)?//[^\"'\s>]+)", re.I)
+_CSS_URL = re.compile(r"(?:url\(\s*[\"']?|@import\s+[\"'])\s*((?:https?:)?//[^\"')\s]+)", re.I)
+
+
+def test_no_external_assets_in_built_html(built_book):
+    """Static check: nothing the browser would load points off-site."""
+    bad = []
+    for page in built_book.rglob("*.html"):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for m in _TAG.finditer(text):
+            tag = m.group(0)
+            name = m.group(1).lower()
+            if name == "link" and not re.search(r"rel=[\"']?(stylesheet|preload|modulepreload|icon|manifest|prefetch)", tag, re.I):
+                continue  # e.g. rel=canonical / alternate are not loaded
+            for a in _ATTR.finditer(tag):
+                bad.append(f"{page.relative_to(built_book)}: {a.group(2)}")
+        for u in _CSS_URL.findall(text):
+            bad.append(f"{page.relative_to(built_book)} (inline css): {u}")
+    for css in (built_book / "_static").rglob("*.css"):
+        for u in _CSS_URL.findall(css.read_text(encoding="utf-8", errors="replace")):
+            bad.append(f"{css.relative_to(built_book)}: {u}")
+    assert not bad, "external asset references:\n" + "\n".join(sorted(set(bad)))

@@ -1,0 +1,63 @@
+import torch
+
+from icmeta.config import ModelConfig, TaskConfig
+from icmeta.model import Transformers, flops_per_step, hook_name, phase_masks
+from icmeta.task import Sampler, make_world
+
+
+def setup(model=ModelConfig(), task=TaskConfig(), E=2):
+    worlds = [make_world(task, torch.Generator().manual_seed(i)) for i in range(E)]
+    s = Sampler([task] * E, worlds)
+    m = Transformers(task, model, [torch.Generator().manual_seed(i) for i in range(E)])
+    return m, s.sample(32, [torch.Generator().manual_seed(9 + i) for i in range(E)])
+
+
+def test_hook_shapes_and_query_only_equivalence():
+    m, b = setup(ModelConfig(heads=2, layers=3))
+    full, cache = m(b, return_patterns=True)
+    assert set(cache) == {hook_name(i) for i in range(3)}
+    assert cache["blocks.0.attn.hook_pattern"].shape == (2, 32, 2, 9, 9)
+    q, qcache = m(b, query_only=True, return_patterns=True)
+    assert torch.allclose(full, q, atol=1e-5)
+    assert qcache["blocks.2.attn.hook_pattern"].shape == (2, 32, 2, 1, 9)
+    # patterns are causal rows that sum to one
+    p = cache["blocks.1.attn.hook_pattern"]
+    assert torch.allclose(p.sum(-1), torch.ones(()))
+    assert (p.triu(1) == 0).all()
+    assert not any("pattern" in k for k in m.state_dict())
+
+
+def test_phase_masks_restrict_attention():
+    for name in ("ncc", "scc", "fcc"):
+        m, b = setup(ModelConfig(mask=name))
+        _, cache = m(b, return_patterns=True)
+        allowed = phase_masks(name, 4, 2)
+        for layer in range(2):
+            p = cache[hook_name(layer)]
+            assert (p[..., ~allowed[layer]] == 0).all(), name
+    a = phase_masks("fcc", 4, 2)
+    assert a[0, 3].tolist() == [False, False, True] + [False] * 6  # label 2 -> item 2 only
+    assert a[1, 8].tolist() == [False, True] * 4 + [False]  # query -> labels
+
+
+def test_variants_run():
+    for model, task in (
+        (ModelConfig(arch="standard"), TaskConfig()),
+        (ModelConfig(w_o=False, classifier_hidden=2), TaskConfig(labels="fixed", positions="offset")),
+        (ModelConfig(layers=5, heads=16), TaskConfig(N=8)),
+    ):
+        m, b = setup(model, task)
+        logits, _ = m(b)
+        assert logits.shape == (2, 32, task.L) and torch.isfinite(logits).all()
+
+
+def test_members_are_initialised_independently():
+    m1, _ = setup(E=3)
+    task = TaskConfig()
+    m2 = Transformers(task, ModelConfig(), [torch.Generator().manual_seed(2)])
+    assert torch.equal(m1.blocks[0].W_QKV[2], m2.blocks[0].W_QKV[0])
+
+
+def test_flops_are_positive_and_scale_with_batch():
+    f = flops_per_step(TaskConfig(), ModelConfig(), 128)
+    assert f == 2 * flops_per_step(TaskConfig(), ModelConfig(), 64) and f > 1e8

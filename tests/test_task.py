@@ -1,0 +1,132 @@
+import math
+
+import pytest
+import torch
+
+from icmeta.config import ConfigError, TaskConfig
+from icmeta.task import Role, Sampler, make_world, roles
+
+
+def sampler_for(*cfgs, seed=0):
+    worlds = [make_world(c, torch.Generator().manual_seed(seed + i)) for i, c in enumerate(cfgs)]
+    return Sampler(list(cfgs), worlds), worlds
+
+
+def gens(n, seed=0):
+    return [torch.Generator().manual_seed(seed + i) for i in range(n)]
+
+
+def test_query_never_in_context_when_p_B_is_zero():
+    s, _ = sampler_for(TaskConfig())
+    b = s.sample(4000, gens(1))
+    ctx, q = b.classes[0, :, :-1], b.classes[0, :, -1]
+    assert not (ctx == q[:, None]).any()
+    # context classes are distinct (A8)
+    assert (ctx.sort(-1).values.diff(dim=-1) > 0).all()
+
+
+def test_labels_follow_the_task_map():
+    s, worlds = sampler_for(TaskConfig(), TaskConfig(task_maps="shift", T=4))
+    b = s.sample(2000, gens(2))
+    for e, w in enumerate(worlds):
+        lab = w.maps[b.tasks[e][:, None], b.classes[e]]
+        assert torch.equal(lab[:, :-1], b.labels[e])
+        assert torch.equal(lab[:, -1], b.target[e])
+    m = worlds[1].maps
+    assert torch.equal(m[1], (m[0] + 1) % 32)
+
+
+def test_task_and_class_zipf_frequencies():
+    cfg = TaskConfig(K=16, T=4, alpha=1.0, beta=1.0, query="any", N=2)
+    s, _ = sampler_for(cfg)
+    b = s.sample(60000, gens(1))
+    f_task = torch.bincount(b.tasks[0], minlength=4).double() / 60000
+    want = torch.tensor([1 / k for k in range(1, 5)], dtype=torch.float64)
+    assert torch.allclose(f_task, want / want.sum(), atol=0.01)
+    f_q = torch.bincount(b.classes[0, :, -1], minlength=16).double() / 60000
+    want = torch.tensor([1 / k for k in range(1, 17)], dtype=torch.float64)
+    assert torch.allclose(f_q, want / want.sum(), atol=0.01)
+
+
+def test_uniform_classes_are_uniform():
+    s, _ = sampler_for(TaskConfig(K=16))
+    b = s.sample(40000, gens(1))
+    f = torch.bincount(b.classes[0].flatten(), minlength=16).double() / b.classes[0].numel()
+    assert (f - 1 / 16).abs().max() < 0.005
+
+
+def test_burstiness_puts_B_copies_of_the_query_class():
+    s, _ = sampler_for(TaskConfig(p_B=1.0, B=2))
+    b = s.sample(500, gens(1))
+    copies = (b.classes[0, :, :-1] == b.classes[0, :, -1:]).sum(-1)
+    assert (copies == 2).all()
+    s, _ = sampler_for(TaskConfig(p_B=0.25, B=1))
+    b = s.sample(8000, gens(1))
+    frac = (b.classes[0, :, :-1] == b.classes[0, :, -1:]).any(-1).double().mean()
+    assert abs(frac - 0.25) < 0.02
+
+
+def test_random_labels_keep_the_multiset_and_the_target():
+    s, _ = sampler_for(TaskConfig())
+    b = s.sample(1000, gens(1))
+    r = s.random_labels(b, torch.Generator().manual_seed(5))
+    assert torch.equal(r.labels.sort(-1).values, b.labels.sort(-1).values)
+    assert torch.equal(r.target, b.target) and torch.equal(r.items, b.items)
+    assert (r.labels != b.labels).any()
+
+
+def test_scc_theory_setting_excludes_the_answer_from_the_context():
+    cfg = TaskConfig(K=8, L=8, T=2, task_maps="disjoint")
+    s, worlds = sampler_for(cfg)
+    m = worlds[0].maps
+    for t in range(2):
+        assert sorted(m[t].tolist()) == list(range(8))  # each task is a permutation
+    assert (m[0] != m[1]).all()  # no (class, label) pair shared
+    b = s.sample(3000, gens(1))
+    assert not (b.labels[0] == b.target[0][:, None]).any()
+
+
+def test_token_layout_pair_positions_and_fixed_labels():
+    cfg = TaskConfig(labels="fixed", positions="pair")
+    s, worlds = sampler_for(cfg)
+    b = s.sample(10, gens(1))
+    D, N = cfg.D, cfg.N
+    tok = b.tokens[0]
+    for j in range(N + 1):  # item j carries the one-hot of its pair index
+        assert torch.equal(tok[:, 2 * j, D:].argmax(-1), torch.full((10,), j))
+    assert (tok[:, 1::2, D:] == 0).all()  # labels carry no position
+    assert torch.allclose(tok[:, 1::2, :D], worlds[0].label_vectors[b.labels[0]])
+    assert [r for r in roles(2)] == [Role.ITEM, Role.LABEL, Role.ITEM, Role.LABEL, Role.QUERY]
+
+
+def test_token_layout_offset_positions():
+    cfg = TaskConfig(positions="offset")
+    s, _ = sampler_for(cfg)
+    b = s.sample(500, gens(1))
+    pos = b.tokens[0, :, :, cfg.D:].argmax(-1)
+    assert torch.equal(pos, b.offsets[0][:, None] + torch.arange(9))
+    assert b.offsets.min() >= 0 and b.offsets.max() <= cfg.P - 9 and b.offsets.max() > 40
+
+
+def test_item_noise_scale():
+    cfg = TaskConfig(eps=0.5)
+    s, worlds = sampler_for(cfg)
+    b = s.sample(4000, gens(1))
+    mu = worlds[0].means[b.classes[0]]
+    resid = b.items[0] * math.sqrt(1 + 0.25) - mu
+    assert abs(resid.pow(2).sum(-1).mean().item() - 0.25) < 0.01  # eps^2 * E|eta|^2 = eps^2
+
+
+def test_ensemble_member_sees_the_data_it_would_see_alone():
+    a, b = TaskConfig(T=2), TaskConfig(T=5, K=80, eps=0.3, alpha=0.5)
+    ens, _ = sampler_for(a, b, seed=3)
+    alone, _ = sampler_for(b, seed=4)
+    x = ens.sample(64, gens(2, seed=10))
+    y = alone.sample(64, gens(1, seed=11))
+    for k in ("tokens", "labels", "target", "classes", "tasks"):
+        assert torch.equal(getattr(x, k)[1], getattr(y, k)[0]), k
+
+
+def test_members_must_share_shapes():
+    with pytest.raises(ConfigError, match="'N'"):
+        sampler_for(TaskConfig(N=4), TaskConfig(N=8))

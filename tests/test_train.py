@@ -1,0 +1,144 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from icmeta.train import load_or_train, log_schedule, run_name
+
+TINY = ["--set", "steps=150", "--set", "batch_size=16", "--set", "eval_size=64", "--set", "K=16", "--set", "L=8"]
+
+
+def values(run, seed):
+    m = run.metrics[run.metrics.seed == seed].sort_values(["step", "metric", "layer", "head"])
+    return m.reset_index(drop=True)
+
+
+def test_ensemble_equals_separate_runs(tiny, tmp_path):
+    together = load_or_train([tiny(0), tiny(1, T=2, eps=0.3), tiny(2)], root=tmp_path, progress=False)
+    alone = load_or_train(tiny(1, T=2, eps=0.3), root=tmp_path, progress=False)
+    a = together.metrics[together.metrics.seed == 1].drop(columns="run")
+    b = alone.metrics.drop(columns="run")
+    a = a.sort_values(["step", "metric", "layer", "head"]).reset_index(drop=True)
+    b = b.sort_values(["step", "metric", "layer", "head"]).reset_index(drop=True)
+    assert a[["step", "metric"]].equals(b[["step", "metric"]])
+    assert (a.value - b.value).abs().max() < 1e-5
+    assert together.labels == ["T=3,eps=0.1", "T=2,eps=0.3", "T=3,eps=0.1"]
+
+
+def test_same_seeds_give_identical_metrics_and_stored_runs_are_reused(tiny, tmp_path):
+    r1 = load_or_train([tiny(0), tiny(1)], root=tmp_path / "a", progress=False)
+    r2 = load_or_train([tiny(0), tiny(1)], root=tmp_path / "b", progress=False)
+    pd.testing.assert_frame_equal(r1.metrics, r2.metrics)
+    mtime = (r1.directory / "metrics.parquet").stat().st_mtime_ns
+    r3 = load_or_train([tiny(0), tiny(1)], root=tmp_path / "a", progress=False)
+    assert (r1.directory / "metrics.parquet").stat().st_mtime_ns == mtime
+    pd.testing.assert_frame_equal(r1.metrics, r3.metrics)
+    r4 = load_or_train([tiny(2), tiny(1)], root=tmp_path / "a", progress=False)
+    assert r4.directory != r1.directory
+    assert not r1.metrics.equals(r4.metrics)
+
+
+def test_run_contents(tiny, tmp_path):
+    run = load_or_train([tiny(0)], root=tmp_path, progress=False)
+    assert list(run.metrics.columns) == ["run", "seed", "step", "metric", "layer", "head", "value"]
+    names = set(run.metrics.metric)
+    assert {"acc", "loss", "rla", "bigram", "label_attention", "chunk_example", "acc_task1", "chunk_example_pair4"} <= names
+    info = run.info
+    assert info["status"] == "complete" and info["wall_time_s"] > 0 and info["members"][0]["seeds"]["init"] >= 0
+    assert len(set(info["members"][0]["seeds"].values())) == 3
+    assert run.checkpoint_steps()[0] == 0 and run.checkpoint_steps()[-1] == 60
+    assert run.patterns()["mean"].shape[1:] == (1, 2, 1, 9, 9)
+    assert set(run.ceilings()[0]) >= {"ignore", "labels", "pairs", "stderr"}
+    assert run.load_models(60).blocks[0].W_QKV.shape == (1, 128, 384)
+
+
+def test_training_learns_something(tiny, tmp_path):
+    run = load_or_train(tiny(0, steps=300, T=1), root=tmp_path, progress=False)
+    acc = run.metrics[run.metrics.metric == "acc"].sort_values("step").value.to_numpy()
+    assert acc[0] < 0.3 and acc[-1] > 0.6  # T=1: the query's label is learnable in-weights
+
+
+def test_log_schedule():
+    s = log_schedule(1000, 4)
+    assert s[:4] == [0, 1, 2, 3] and s[-1] == 1000 and 100 in s and 562 in s
+
+
+def _cli(args, env, **kw):
+    return subprocess.Popen([sys.executable, "-m", "icmeta", "train", "--no-progress", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    args = [*TINY, "--seeds", "0", "1", "--set", "steps=400"]
+    ref = _cli([*args, "--out", str(tmp_path / "ref")], env)
+    out, err = ref.communicate(timeout=300)
+    assert ref.returncode == 0, err
+    ref_dir = Path(out.strip().splitlines()[-1])
+    cut = tmp_path / "cut"
+    p = _cli([*args, "--out", str(cut), "--resume-every", "0"], env)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(cut.glob("*/step_00000100.pt")):
+        time.sleep(0.05)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    run_dir = next(cut.glob("run-*"))
+    assert (run_dir / "resume.pt").exists() and not (run_dir / "metrics.parquet").exists()
+    again = _cli([*args, "--out", str(cut)], env)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert Path(out.strip().splitlines()[-1]).name == ref_dir.name
+    a = pd.read_parquet(ref_dir / "metrics.parquet")
+    b = pd.read_parquet(run_dir / "metrics.parquet")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_torn_resume_file_is_not_trusted(tiny, tmp_path):
+    cfg = tiny(0)
+    d = tmp_path / run_name([cfg])
+    d.mkdir(parents=True)
+    (d / "resume.pt").write_bytes(b"not a checkpoint")
+    run = load_or_train(cfg, root=tmp_path, progress=False)
+    ref = load_or_train(cfg, root=tmp_path / "ref", progress=False)
+    pd.testing.assert_frame_equal(run.metrics, ref.metrics)
+
+
+@pytest.mark.parametrize(
+    "sets, field",
+    [
+        (["eps=-1"], "'eps'"),
+        (["p_B=1.5"], "'p_B'"),
+        (["N=40", "positions=offset"], "'N'"),
+        (["T=9", "L=8", "task_maps=shift"], "'T'"),
+        (["K=4"], "'K'"),
+        (["heads=3"], "'heads'"),
+        (["nonsense=1"], "unknown key 'nonsense'"),
+        (["lr=fast"], "'lr'"),
+        (["steps=2.5"], "'steps'"),
+        (["optimizer=rmsprop"], "'optimizer'"),
+        (["B=9"], "'B'"),
+        (["eps"], "'--set'"),
+        (["mask=scc", "layers=1"], "'mask'"),
+        (["K=10", "L=8", "task_maps=disjoint"], "'K'"),
+    ],
+)
+def test_validation_errors_are_one_line_exit_2_and_write_nothing(sets, field, tmp_path):
+    args = [a for s in sets for a in ("--set", s)]
+    p = _cli([*args, "--out", str(tmp_path / "store")], os.environ)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 2
+    assert len(err.strip().splitlines()) == 1 and field in err and "allowed" in err, err
+    assert "Traceback" not in err and out == ""
+    assert not (tmp_path / "store").exists()
+
+
+def test_bad_preset_and_seed(tmp_path):
+    for args, field in ((["--preset", "huge"], "'preset'"), (["--seeds", "-3"], "'seed'")):
+        p = _cli([*args, "--out", str(tmp_path)], os.environ)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 2 and field in err and "Traceback" not in err
