@@ -79,6 +79,9 @@ class ModelConfig:
     w_o: bool = True
     classifier_hidden: int = 1  # hidden layers of the ReLU classifier (paper 1, code 2)
     mask: str = "none"  # "none", or one phase's circuit only: "ncc", "scc", "fcc"
+    # Expected norm of a learned label embedding at initialisation (entries N(0, norm^2/width)).
+    # 1.0 matches the items' content norm; PyTorch's nn.Embedding default is sqrt(width).
+    label_norm: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,17 @@ def _derive(seed: int, purpose: str) -> int:
 
 
 def config_hash(configs: list[Config]) -> str:
-    text = json.dumps([c.to_dict() for c in configs], sort_keys=True)
+    """Hash of the fields that differ from their defaults, so that adding a new field with a
+    default keeps the names of stored runs."""
+    default = Config().to_dict()
+    diffs = []
+    for c in configs:
+        d = c.to_dict()
+        diffs.append({
+            sec: {k: v for k, v in d[sec].items() if v != default[sec][k]} if isinstance(d[sec], dict) else d[sec]
+            for sec in d
+        })
+    text = json.dumps(diffs, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -236,6 +249,7 @@ def validate(c: Config) -> Config:
     if not isinstance(m.w_o, bool):
         raise ConfigError("w_o", m.w_o, "true or false")
     _check_int("classifier_hidden", m.classifier_hidden, 0, 4)
+    _check_float("label_norm", m.label_norm, 0.0, 1000.0, open_lo=True)
     if m.mask != "none" and m.layers < 2:
         raise ConfigError("mask", m.mask, "'none' when layers < 2 (the phase masks need two layers)")
     if m.mask != "none" and m.arch != "attention_only":
@@ -336,7 +350,7 @@ def _split(text: str) -> tuple[str, str]:
 # smaller batch, far fewer steps).
 PRESETS: dict[str, dict[str, Any]] = {
     "paper": {},
-    "fast": {"lr": 0.1, "batch_size": 64, "steps": 20_000},
+    "fast": {"lr": 0.1, "batch_size": 64, "steps": 15_000},
 }
 
 PRESET_SEEDS = {"paper": (0, 1, 2), "fast": (0, 1, 2)}

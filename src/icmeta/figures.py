@@ -42,9 +42,13 @@ def shade_phases(ax, ph: P.Phases, alpha: float = 0.8) -> None:
         ax.axvspan(max(p.start, 1), p.end, color=PHASE_COLORS[i % len(PHASE_COLORS)], alpha=alpha, lw=0, zorder=0)
 
 
-def _detect(metrics: pd.DataFrame, run: str, seed: int, delta_t: int) -> P.Phases:
+def _detect(metrics: pd.DataFrame, run: str, seed: int, floors: dict | None = None) -> P.Phases:
     acc = series(metrics, "acc", run, seed)
-    return P.detect(acc.step.to_numpy(), acc.value.to_numpy(), delta_t)
+    return P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=(floors or {}).get((run, seed)))
+
+
+def _floors(run) -> dict:
+    return run.floors()
 
 
 def _members(metrics: pd.DataFrame) -> list[tuple[str, int]]:
@@ -57,7 +61,7 @@ def accuracy_curves(run, ceilings: bool = True, member: str | None = None, ax=No
     m = run.metrics if member is None else run.metrics[run.metrics.run == member]
     members = _members(m)
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
-    ph = _detect(m, *members[0], run.config.train.delta_t)
+    ph = _detect(m, *members[0], _floors(run))
     shade_phases(ax, ph)
     for i, (r, s) in enumerate(members):
         a = series(m, "acc", r, s)
@@ -79,9 +83,9 @@ def accuracy_curves(run, ceilings: bool = True, member: str | None = None, ax=No
 def fig2(run, phase_steps: list[int] | None = None):
     """Fig. 2: accuracy and loss over training (all seeds, phases shaded), and the mean
     attention maps of both layers at one step inside each phase (first seed)."""
-    m, dt = run.metrics, run.config.train.delta_t
+    m = run.metrics
     r0, s0 = _members(m)[0]
-    ph = _detect(m, r0, s0, dt)
+    ph = _detect(m, r0, s0, _floors(run))
     pats = run.patterns()
     if phase_steps is None:
         phase_steps = [_mid_step(p, pats["steps"]) for p in ph.phases]
@@ -129,25 +133,36 @@ def _mid_step(p: P.Phase, steps: np.ndarray) -> int:
 
 
 def fig3(run, member: str | None = None, seed: int | None = None):
-    """Fig. 3: accuracy and ΔAcc over steps with the detected phase boundaries (one seed)."""
+    """Fig. 3: accuracy and ΔAcc over steps with the detected phase boundaries (one seed).
+
+    The bottom panel shows the ΔAcc this project thresholds (between consecutive points of
+    a 20-per-decade log-step grid, see `icmeta.phases`) and, faint, the paper's linear
+    ΔAcc with Δt scaled as 1/lr, which at a high learning rate is dominated by SGD noise.
+    """
     m, dt = run.metrics, run.config.train.delta_t
     r, s = (member, seed) if member is not None else _members(m)[0]
     acc = series(m, "acc", r, s)
-    ph = P.detect(acc.step.to_numpy(), acc.value.to_numpy(), dt)
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(5.5, 4), sharex=True, layout="constrained")
+    ph = P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=run.floors().get((r, s)))
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6, 4.4), sharex=True, layout="constrained")
     shade_phases(a1, ph)
-    a1.plot(acc.step.clip(lower=1), acc.value, color="k", lw=1)
+    a1.plot(acc.step.clip(lower=1), acc.value, color="k", lw=0.6, alpha=0.5, label="every evaluation")
+    a1.plot(np.maximum(ph.grid, 1), ph.grid_acc, color="k", lw=1.4, marker=".", ms=3, label="log grid (median per cell)")
     a1.set_ylabel("accuracy")
     a1.set_ylim(0, 1.02)
-    a2.plot(acc.step.clip(lower=1), ph.delta_acc, color="tab:purple", lw=0.8)
-    a2.axhline(0.025, color="r", ls="--", lw=0.8, label="threshold 0.025")
+    a1.legend(fontsize=7, loc="upper left")
+    lin = P.delta_acc(acc.step.to_numpy(), acc.value.to_numpy(), dt)
+    a2.plot(acc.step.clip(lower=1), lin, color="tab:gray", lw=0.5, alpha=0.5, label=f"paper's ΔAcc, Δt = {dt} steps")
+    a2.plot(np.maximum(ph.grid[:-1], 1), ph.delta_acc, color="tab:purple", lw=1.2, marker=".", ms=3,
+            label="ΔAcc on the log grid (used)")
+    a2.axhline(P.THRESHOLD, color="r", ls="--", lw=0.8, label=f"threshold {P.THRESHOLD}")
     for b in ph.boundaries:
         for a in (a1, a2):
             a.axvline(b, color="r", lw=0.8, alpha=0.7)
-    a2.set_ylabel(f"ΔAcc (Δt={dt})")
+    a2.set_ylabel("ΔAcc")
     a2.set_xlabel("step")
     a2.set_xscale("log")
-    a2.legend(fontsize=7)
+    a2.set_ylim(-0.15, 0.3)
+    a2.legend(fontsize=7, loc="upper left")
     a1.set_title(f"seed {s}", fontsize=9)
     return fig
 
@@ -155,11 +170,11 @@ def fig3(run, member: str | None = None, seed: int | None = None):
 def fig4(run, member: str | None = None):
     """Fig. 4: Bigram, Label Attention and Chunk Example per layer over training, every seed,
     phases of the first seed shaded."""
-    m, dt = run.metrics, run.config.train.delta_t
+    m = run.metrics
     if member is not None:
         m = m[m.run == member]
     members = _members(m)
-    ph = _detect(m, *members[0], dt)
+    ph = _detect(m, *members[0], _floors(run))
     fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained", sharey=True)
     for ax, (name, title) in zip(axes, METRIC_TITLES.items()):
         shade_phases(ax, ph)
@@ -179,12 +194,12 @@ def fig4(run, member: str | None = None):
 
 def main_result(run):
     """The README's figure: accuracy (with ceilings) and the three metrics per layer."""
-    m, dt = run.metrics, run.config.train.delta_t
+    m = run.metrics
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.2), layout="constrained")
     accuracy_curves(run, ax=axes[0], title="accuracy (all seeds)")
     axes[0].legend(fontsize=6, loc="upper left")
     members = _members(m)
-    ph = _detect(m, *members[0], dt)
+    ph = _detect(m, *members[0], _floors(run))
     for ax, (name, title) in zip(axes[1:], METRIC_TITLES.items()):
         shade_phases(ax, ph)
         d = series(m, name)
@@ -200,7 +215,7 @@ def main_result(run):
     return fig
 
 
-FIGURES = {"fig2": fig2, "fig3": fig3, "fig4": fig4, "main": main_result}
+FIGURE_NAMES = ("fig1", "fig2", "fig3", "fig4", "main")
 
 
 def make_figure(name: str, preset_name: str = "fast", seeds: list[int] | None = None, out: Path = Path("figures"),
@@ -209,14 +224,120 @@ def make_figure(name: str, preset_name: str = "fast", seeds: list[int] | None = 
     from .config import PRESET_SEEDS, ConfigError, preset
     from .train import load_or_train
 
-    if name not in FIGURES:
-        raise ConfigError("figure", name, ", ".join(FIGURES))
+    if name not in FIGURE_NAMES:
+        raise ConfigError("figure", name, ", ".join(FIGURE_NAMES))
     seeds = list(seeds) if seeds else list(PRESET_SEEDS.get(preset_name, (0,)))
     run = load_or_train([preset(preset_name, seed=s) for s in seeds], root=root)
-    fig = FIGURES[name](run)
+    fig = fig1(run.config) if name == "fig1" else globals()[name if name != "main" else "main_result"](run)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.png"
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
+
+
+ROLE_COLORS = {"item": "#9ecae1", "label": "#fdae6b", "query": "#a1d99b"}
+
+
+def fig1(config, example: dict | None = None):
+    """Fig. 1: the task (a sequence of item/label pairs and a query whose answer depends on a
+    latent task) and the network (two attention-only layers, an MLP classifier at the query)."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    N = config.task.N
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1.6, 1]}, layout="constrained")
+    a.set_xlim(-0.5, 2 * N + 2.5)
+    a.set_ylim(-3.2, 1.6)
+    a.axis("off")
+    cls = example["classes"] if example else list(range(1, N + 2))
+    lab = example["labels"] if example else ["?"] * N
+    tgt = example["target"] if example else "?"
+    for i in range(2 * N + 1):
+        role = "query" if i == 2 * N else ("item" if i % 2 == 0 else "label")
+        text = f"x\n(class {cls[i // 2]})" if role != "label" else f"ℓ\n({lab[i // 2]})"
+        a.add_patch(FancyBboxPatch((i - 0.42, 0), 0.84, 1.0, boxstyle="round,pad=0.02", fc=ROLE_COLORS[role], ec="k", lw=0.6))
+        a.text(i, 0.5, text, ha="center", va="center", fontsize=7)
+    a.annotate("", xy=(2 * N + 1.3, 0.5), xytext=(2 * N + 0.5, 0.5), arrowprops=dict(arrowstyle="->"))
+    a.text(2 * N + 1.9, 0.5, f"label\n{tgt}", ha="center", va="center", fontsize=8, weight="bold")
+    a.text(-0.45, 1.3, f"context: N = {N} (item, label) pairs, then the query item (sequence 2N+1 = {2 * N + 1})", fontsize=8)
+    a.text(-0.45, -0.55, "A latent task τ (one of T maps class → label) labels the whole sequence. With p_B = 0 the",
+           fontsize=8)
+    a.text(-0.45, -0.95, "query's class never appears in the context: the answer cannot be copied, the task must be inferred.",
+           fontsize=8)
+    steps = [("NCC", "context ignored: knows the query's T candidates", "≈ 1/T"),
+             ("SCC", "reads the set of labels: rules out tasks", "≈ 0.75"),
+             ("FCC", "binds (item, label) pairs, then reads them", "1.0")]
+    for j, (name, desc, acc) in enumerate(steps):
+        y = -1.55 - 0.55 * j
+        a.add_patch(FancyBboxPatch((-0.4, y - 0.2), 1.4, 0.4, boxstyle="round,pad=0.02", fc=PHASE_COLORS[j], ec="none"))
+        a.text(0.3, y, f"phase {j + 1}: {name}", ha="center", va="center", fontsize=7.5, weight="bold")
+        a.text(1.3, y, f"{desc}  (accuracy {acc} at T = 3)", va="center", fontsize=7.5)
+    b.set_xlim(0, 4)
+    b.set_ylim(0, 6.2)
+    b.axis("off")
+    boxes = [("tokens + positions (width P+D = 128)", "#eeeeee"),
+             ("attention layer 1 (+ residual)", "#c6dbef"),
+             ("attention layer 2 (+ residual)", "#c6dbef"),
+             ("MLP classifier at the query: 128 → 128 → L", "#fdd0a2"),
+             ("label of the query", "#a1d99b")]
+    for k, (text, color) in enumerate(boxes):
+        y = 0.3 + 1.2 * k
+        b.add_patch(FancyBboxPatch((0.3, y), 3.4, 0.7, boxstyle="round,pad=0.03", fc=color, ec="k", lw=0.6))
+        b.text(2.0, y + 0.35, text, ha="center", va="center", fontsize=7.5)
+        if k:
+            b.add_patch(FancyArrowPatch((2.0, y - 0.5), (2.0, y), arrowstyle="->", mutation_scale=8))
+    b.text(2.0, 6.1, f"{config.model.layers}-layer attention-only transformer, {config.model.heads} head(s), "
+           "no LayerNorm, no MLP in the blocks,\nattention softmax(QK) without 1/√d", ha="center", va="top", fontsize=7)
+    return fig
+
+
+def attention_png(patterns: np.ndarray, title: str = "", dpi: int = 72) -> bytes:
+    """PNG bytes of the attention maps of each layer side by side ([layers, S, S])."""
+    import io
+
+    nl, S = patterns.shape[0], patterns.shape[-1]
+    fig, axes = plt.subplots(1, nl, figsize=(2.3 * nl, 2.5), layout="constrained", squeeze=False)
+    ticks = _tick_labels(S)
+    for layer, ax in enumerate(axes[0]):
+        ax.imshow(patterns[layer], cmap="Blues", vmin=0, vmax=1)
+        ax.set_title(f"layer {layer + 1}", fontsize=8)
+        ax.set_xticks(range(S), ticks, fontsize=6, rotation=90)
+        ax.set_yticks(range(S), ticks, fontsize=6)
+    if title:
+        fig.suptitle(title, fontsize=8)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list[dict]:
+    """Frames for `icmeta.explorer.explorer_html`: for each seed and snapshot step, the
+    mean attention maps of every layer, the metric values and the current phase."""
+    pats = run.patterns()
+    m = run.metrics
+    keep = set()
+    steps = pats["steps"]
+    grid = np.unique(np.round(np.logspace(0, np.log10(max(steps.max(), 1)), int(per_decade * np.log10(max(steps.max(), 10))) + 1)))
+    for g in grid:
+        keep.add(int(steps[np.argmin(np.abs(steps - g))]))
+    keep.update({int(steps[0]), int(steps[-1])})
+    frames = []
+    for e, ((r, s), lab) in enumerate(zip(_members(m), run.labels)):
+        if member is not None and r != member:
+            continue
+        ph = _detect(m, r, s, _floors(run))
+        mm = m[(m.run == r) & (m.seed == s)]
+        for i, step in enumerate(steps):
+            if int(step) not in keep:
+                continue
+            at = mm[mm.step == step]
+            val = lambda name, layer=None: at[(at.metric == name) & ((at.layer == layer) if layer else at.layer.isna())].value.mean()
+            phase = next((k + 1 for k, p in enumerate(ph.phases) if p.start <= step <= p.end), None)
+            cap = (f"seed {s} · step {int(step)} · phase {phase if phase else 'transition'} · acc {val('acc'):.3f} · RLA {val('rla'):.3f}\n"
+                   + "\n".join(f"layer {l}: bigram {val('bigram', l):.2f}, label attention {val('label_attention', l):.2f}, "
+                               f"chunk example {val('chunk_example', l):.2f}" for l in range(1, pats['mean'].shape[2] + 1)))
+            frames.append({"seed": int(s), "step": int(step), "caption": cap,
+                           "image_png": attention_png(pats["mean"][i, e].mean(1), dpi=60)})
+    return frames

@@ -82,7 +82,7 @@ class Transformers(nn.Module):
                 block.b_out = uniform(d, fan_in=4 * d)
             self.blocks.append(block)
         if task.labels == "learned":
-            self.label_embed = nn.Parameter(torch.stack([torch.randn(task.L, d, generator=g) / math.sqrt(d) for g in gens]))
+            self.label_embed = nn.Parameter(torch.stack([torch.randn(task.L, d, generator=g) * (model.label_norm / math.sqrt(d)) for g in gens]))
         else:
             self.label_embed = None
         widths = [d] * (model.classifier_hidden + 1) + [task.L]

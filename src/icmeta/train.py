@@ -136,7 +136,11 @@ class Run:
         return model
 
     def phases(self, **kwargs) -> pd.DataFrame:
-        return phases.phase_table(self.metrics, self.config.train.delta_t, **kwargs)
+        return phases.phase_table(self.metrics, floors=self.floors(), **kwargs)
+
+    def floors(self) -> dict[tuple[str, int], float]:
+        """Per member: half the Bayes-ideal context-ignored accuracy (see `icmeta.phases`)."""
+        return {(c["label"], c["seed"]): c["ignore"] / 2 for c in self.ceilings()}
 
 
 def is_complete(directory: Path) -> bool:
@@ -388,6 +392,9 @@ class Trainer:
         if not (d / "ceilings.json").exists():
             ceil = [bayes.ideal_accuracies(c.task, w, seed=s["eval"] + 7) for c, w, s in zip(self.configs, self.worlds, self.seeds)]
             write_json(d / "ceilings.json", [{"label": l, "seed": c.seed, **x} for l, c, x in zip(self.labels, self.configs, ceil)])
+        import json
+
+        self._floors = [c["ignore"] / 2 for c in json.loads((d / "ceilings.json").read_text())]
         write_json(d / "config.json", self._info("running"))
         steps, every = self.trc.steps, self.trc.eval_interval
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc=d.name, dynamic_ncols=True)
@@ -422,7 +429,8 @@ class Trainer:
         ph = []
         for e in range(self.E):
             st, ac = self.acc_history[e]
-            ph.append(str(max(1, len(phases.detect(np.array(st), np.array(ac), self.trc.delta_t).phases))))
+            n = len(phases.detect(np.array(st), np.array(ac), floor=self._floors[e]).phases) if len(st) > 1 else 1
+            ph.append(str(max(1, n)))
         return f"acc {accs} phase {','.join(ph)}"
 
     def _finish(self) -> None:
