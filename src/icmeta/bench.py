@@ -103,11 +103,12 @@ def fast_preset_times() -> list[str]:
 
 
 def main(quick: bool = False, device: str = "auto") -> int:
-    devices = [torch.device("cpu")]
+    devices = [torch.device("cpu")] if device in ("auto", "cpu") else []
     if device in ("auto", "cuda") and torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     if device == "cuda" and not torch.cuda.is_available():
         print("note: no CUDA device available; CPU only")
+        devices = [torch.device("cpu")]
     repeats = 3 if quick else 7
     cfg = preset("paper")
     flops = flops_per_step(cfg.task, cfg.model, cfg.train.batch_size)

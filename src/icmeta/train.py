@@ -347,15 +347,15 @@ class Trainer:
         if not f.exists():
             return False
         try:
-            st = torch.load(f, map_location=self.device, weights_only=False)
+            st = torch.load(f, map_location="cpu", weights_only=False)
         except Exception:  # a file that cannot be read is ignored, never trusted
             return False
         if st.get("name") != self.directory.name:
             return False
         self.model.load_state_dict(st["model"])
-        self.opt_state = st["opt"]
+        self.opt_state = {k: v.to(self.device) for k, v in st["opt"].items()}
         for g, s in zip(self.data_gens, st["data_gens"]):
-            g.set_state(s.cpu() if self.device.type == "cpu" else s)
+            g.set_state(s)
         self.step, self.rows, self.wall = st["step"], list(st["rows"]), st["wall"]
         self._acc_rows = -1  # rebuild the accuracy history from the restored rows
         self.snap_steps, self.snap_mean, self.snap_example = (list(x) for x in st["snap"])
