@@ -68,7 +68,13 @@ test-nbval:
 test-browser:
 	$(PYTEST) tests/test_browser.py -q
 
-test: test-unit test-nbval test-browser
+# the README's test command: sets up what is missing (venv, packages, chromium, vendored JS), then tests
+test:
+	$(MAKE) install
+	$(MAKE) vendor
+	$(MAKE) test-unit
+	$(MAKE) test-nbval
+	$(MAKE) test-browser
 
 figure:
 	@if [ -z "$(FIG)" ]; then echo "usage: make figure FIG=<name>"; exit 2; fi

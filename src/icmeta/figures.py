@@ -274,7 +274,7 @@ def fig1(config, example: dict | None = None):
         a.text(0.3, y, f"phase {j + 1}: {name}", ha="center", va="center", fontsize=7.5, weight="bold")
         a.text(1.3, y, f"{desc}  (accuracy {acc} at T = 3)", va="center", fontsize=7.5)
     b.set_xlim(0, 4)
-    b.set_ylim(0, 6.2)
+    b.set_ylim(0, 7.0)
     b.axis("off")
     boxes = [("tokens + positions (width P+D = 128)", "#eeeeee"),
              ("attention layer 1 (+ residual)", "#c6dbef"),
@@ -287,7 +287,7 @@ def fig1(config, example: dict | None = None):
         b.text(2.0, y + 0.35, text, ha="center", va="center", fontsize=7.5)
         if k:
             b.add_patch(FancyArrowPatch((2.0, y - 0.5), (2.0, y), arrowstyle="->", mutation_scale=8))
-    b.text(2.0, 6.1, f"{config.model.layers}-layer attention-only transformer, {config.model.heads} head(s), "
+    b.text(2.0, 6.95, f"{config.model.layers}-layer attention-only transformer, {config.model.heads} head(s), "
            "no LayerNorm, no MLP in the blocks,\nattention softmax(QK) without 1/√d", ha="center", va="top", fontsize=7)
     return fig
 
