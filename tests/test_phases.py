@@ -53,3 +53,11 @@ def test_slow_drift_and_noise_are_not_boundaries():
 def test_chance_stretch_is_kept_without_chance_level():
     steps, acc = staircase()
     assert len(detect(steps, acc).phases) == 4
+
+
+def test_plateaus_are_named_by_the_nearest_ceiling():
+    from icmeta.phases import nearest_strategy
+
+    c = {"ignore": 0.36, "labels": 0.8, "pairs": 1.0}
+    assert [nearest_strategy(a, c) for a in (0.1, 0.3, 0.42, 0.7, 0.83, 0.93, 0.99)] == [
+        "pre", "NCC", "NCC", "SCC", "SCC", "FCC", "FCC"]

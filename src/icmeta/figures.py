@@ -167,15 +167,12 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     return fig
 
 
-def fig4(run, member: str | None = None):
-    """Fig. 4: Bigram, Label Attention and Chunk Example per layer over training, every seed,
-    phases of the first seed shaded."""
-    m = run.metrics
-    if member is not None:
-        m = m[m.run == member]
+def metric_panels(axes, run, member: str | None = None, title_prefix: str = "") -> None:
+    """Bigram, Label Attention and Chunk Example per layer (layer 1 blue, layer 2 red) on three
+    axes, every seed (the first dark), the phases of the first seed shaded."""
+    m = run.metrics if member is None else run.metrics[run.metrics.run == member]
     members = _members(m)
     ph = _detect(m, *members[0], _floors(run))
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained", sharey=True)
     for ax, (name, title) in zip(axes, METRIC_TITLES.items()):
         shade_phases(ax, ph)
         d = series(m, name)
@@ -185,33 +182,26 @@ def fig4(run, member: str | None = None):
                 ax.plot(gg.step.clip(lower=1), gg.value, color=LAYER_COLORS.get(int(layer), "k"),
                         alpha=1.0 if i == 0 else 0.35, lw=1.1, label=f"layer {int(layer)}" if i == 0 else None)
         ax.set_xscale("log")
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title_prefix + title, fontsize=10 if not title_prefix else 8)
         ax.set_xlabel("step")
-    axes[0].set_ylabel("attention")
     axes[0].legend(fontsize=7)
+
+
+def fig4(run, member: str | None = None):
+    """Fig. 4: Bigram, Label Attention and Chunk Example per layer over training, every seed,
+    phases of the first seed shaded."""
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained", sharey=True)
+    metric_panels(axes, run, member)
+    axes[0].set_ylabel("attention")
     return fig
 
 
 def main_result(run):
     """The README's figure: accuracy (with ceilings) and the three metrics per layer."""
-    m = run.metrics
     fig, axes = plt.subplots(1, 4, figsize=(15, 3.2), layout="constrained")
     accuracy_curves(run, ax=axes[0], title="accuracy (all seeds)")
     axes[0].legend(fontsize=6, loc="upper left")
-    members = _members(m)
-    ph = _detect(m, *members[0], _floors(run))
-    for ax, (name, title) in zip(axes[1:], METRIC_TITLES.items()):
-        shade_phases(ax, ph)
-        d = series(m, name)
-        for layer, g in d.groupby("layer"):
-            for i, (r, s) in enumerate(members):
-                gg = g[(g.run == r) & (g.seed == s)]
-                ax.plot(gg.step.clip(lower=1), gg.value, color=LAYER_COLORS.get(int(layer), "k"),
-                        alpha=1.0 if i == 0 else 0.35, lw=1.1, label=f"layer {int(layer)}" if i == 0 else None)
-        ax.set_xscale("log")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("step")
-    axes[1].legend(fontsize=7)
+    metric_panels(axes[1:], run)
     return fig
 
 

@@ -199,3 +199,17 @@ def phase_table(metrics: pd.DataFrame, floors: dict | None = None, **kwargs) -> 
                 row[name] = float(g.value.median())
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+STRATEGY_CIRCUIT = {"ignore": "NCC", "labels": "SCC", "pairs": "FCC"}
+
+
+def nearest_strategy(acc: float, ceilings: dict) -> str:
+    """The circuit a plateau stands for: the strategy whose Bayes-ideal accuracy (for this
+    data draw) is nearest to the plateau's level — NCC (context ignored), SCC (labels only) or
+    FCC (full pairs); "pre" below three quarters of the context-ignored ceiling (still learning
+    the candidates). Ties go to the simpler strategy."""
+    if acc < 0.75 * ceilings["ignore"]:
+        return "pre"
+    best = min(STRATEGY_CIRCUIT, key=lambda k: abs(acc - ceilings[k]))
+    return STRATEGY_CIRCUIT[best]

@@ -41,23 +41,27 @@ def table3(config: Config) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table1(phase_table: pd.DataFrame, ceilings: list[dict] | None = None) -> pd.DataFrame:
-    """Table 1 from measurements: per phase, the accuracy plateau and the dominant metric of
-    each layer (mean over seeds, with the range), next to the paper's circuit.
+def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 from measurements: for each circuit, the plateaus assigned to it (by the
+    nearest Bayes-ideal ceiling, `Run.phases()["circuit"]`; the last one per seed when
+    several are), their accuracy and the circuit metrics of each layer (mean over those seeds,
+    accuracy with its range), beside the paper's row.
 
     Args:
-        phase_table: output of `phases.phase_table` (one row per run, seed, phase).
+        phase_table: `Run.phases()` (one row per run, seed, phase, with a `circuit` column).
     """
     rows = []
     metrics = ["bigram", "label_attention", "chunk_example"]
-    for ph, g in phase_table.groupby("phase"):
-        row = {"phase": int(ph), "circuit (paper)": CIRCUITS.get(int(ph), "—"), "seeds": len(g),
-               "steps (median start–end)": f"{int(g.start.median())}–{int(g.end.median())}",
-               "accuracy": f"{g.acc.mean():.3f} [{g.acc.min():.3f}, {g.acc.max():.3f}]"}
-        for layer in (1, 2):
-            vals = {m: g[f"{m}_L{layer}"].mean() for m in metrics if f"{m}_L{layer}" in g}
-            row[f"layer {layer} (measured)"] = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in vals.items())
-        p = PAPER_TABLE1.get(int(ph))
-        row["paper: layer 1 / layer 2 / acc"] = " / ".join(p) if p else "—"
+    last = phase_table.sort_values("phase").groupby(["run", "seed", "circuit"]).tail(1)
+    for i, name in enumerate(("NCC", "SCC", "FCC"), 1):
+        g = last[last.circuit == name]
+        row = {"phase": i, "circuit": CIRCUITS[i], "seeds with this plateau": f"{len(g)} ({', '.join(map(str, sorted(g.seed)))})"}
+        if len(g):
+            row["steps (median start–end)"] = f"{int(g.start.median())}–{int(g.end.median())}"
+            row["accuracy"] = f"{g.acc.mean():.3f} [{g.acc.min():.3f}, {g.acc.max():.3f}]"
+            for layer in (1, 2):
+                vals = {m: g[f"{m}_L{layer}"].mean() for m in metrics if f"{m}_L{layer}" in g}
+                row[f"layer {layer} (measured)"] = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in vals.items())
+        row["paper: layer 1 / layer 2 / acc"] = " / ".join(PAPER_TABLE1[i])
         rows.append(row)
     return pd.DataFrame(rows)

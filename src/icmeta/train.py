@@ -136,7 +136,13 @@ class Run:
         return model
 
     def phases(self, **kwargs) -> pd.DataFrame:
-        return phases.phase_table(self.metrics, floors=self.floors(), **kwargs)
+        table = phases.phase_table(self.metrics, floors=self.floors(), **kwargs)
+        if len(table):
+            ceil = {(c["label"], c["seed"]): c for c in self.ceilings()}
+            table["circuit"] = [
+                phases.nearest_strategy(r.acc, ceil[(r.run, r.seed)]) for r in table.itertuples()
+            ]
+        return table
 
     def floors(self) -> dict[tuple[str, int], float]:
         """Per member: half the Bayes-ideal context-ignored accuracy (see `icmeta.phases`)."""
