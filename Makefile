@@ -1,10 +1,11 @@
 # Reproducible companion book: `make book` goes from a clean clone to _build/html.
 #   make install    venv + Python deps (+ Debian chromium for the browser test, when root)
 #   make vendor     MathJax / ipywidgets JS into book/_static/vendor (offline book)
+#   make runs       train the book's runs (or find them in runs/) on all cores
 #   make notebooks  execute the book's notebooks in place with papermill
 #                   (PRESET=fast SEEDS="0 1 2" DEVICE=cpu by default)
 #   make html       build the book from the stored outputs (no execution)
-#   make book       install + vendor + notebooks + html
+#   make book       install + vendor + runs + notebooks + html
 #   make test       unit tests, nbval on the notebooks, browser test
 #   make figure FIG=<name>   regenerate one paper figure
 
@@ -21,7 +22,7 @@ DEVICE  ?= cpu
 FIG     ?=
 export PRESET SEEDS DEVICE
 
-.PHONY: install vendor notebooks book html test test-unit test-nbval test-browser figure clean
+.PHONY: install vendor runs notebooks book html test test-unit test-nbval test-browser figure clean
 
 $(PY):
 	$(PYTHON3) -m venv $(VENV)
@@ -45,6 +46,10 @@ install: $(PY)
 vendor:
 	bash scripts/vendor_assets.sh
 
+# train (or find in runs/) every run the book uses, on all cores
+runs:
+	$(PY) scripts/train_book_runs.py
+
 notebooks:
 	$(PY) scripts/run_notebooks.py
 
@@ -56,6 +61,7 @@ html:
 book:
 	$(MAKE) install
 	$(MAKE) vendor
+	$(MAKE) runs
 	$(MAKE) notebooks
 	$(MAKE) html
 

@@ -34,3 +34,12 @@ def test_one_task_needs_no_context():
     w = make_world(cfg, torch.Generator().manual_seed(0))
     r = ideal_accuracies(cfg, w, n=5000)
     assert r["ignore"] == r["labels"] == r["pairs"] == 1.0
+
+
+def test_labels_ceiling_with_query_from_any_class_is_close_to_excluded():
+    base = TaskConfig()
+    w = make_world(base, torch.Generator().manual_seed(3))
+    a = ideal_accuracies(base, w, n=20000)
+    b = ideal_accuracies(TaskConfig(query="any"), w, n=20000)
+    assert b["exact_likelihood"] and abs(a["labels"] - b["labels"]) < 0.05
+    assert b["pairs"] > 0.99

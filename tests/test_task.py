@@ -69,7 +69,7 @@ def test_burstiness_puts_B_copies_of_the_query_class():
 def test_random_labels_keep_the_multiset_and_the_target():
     s, _ = sampler_for(TaskConfig())
     b = s.sample(1000, gens(1))
-    r = s.random_labels(b, torch.Generator().manual_seed(5))
+    r = s.random_labels(b, [torch.Generator().manual_seed(5)])
     assert torch.equal(r.labels.sort(-1).values, b.labels.sort(-1).values)
     assert torch.equal(r.target, b.target) and torch.equal(r.items, b.items)
     assert (r.labels != b.labels).any()
@@ -125,6 +125,9 @@ def test_ensemble_member_sees_the_data_it_would_see_alone():
     y = alone.sample(64, gens(1, seed=11))
     for k in ("tokens", "labels", "target", "classes", "tasks"):
         assert torch.equal(getattr(x, k)[1], getattr(y, k)[0]), k
+    rx = ens.random_labels(x, gens(2, seed=20))
+    ry = alone.random_labels(y, gens(1, seed=21))
+    assert torch.equal(rx.labels[1], ry.labels[0]) and torch.equal(rx.tokens[1], ry.tokens[0])
 
 
 def test_members_must_share_shapes():

@@ -7,10 +7,10 @@ the best accuracy reachable by a predictor that sees
     * ``pairs``: the full (class, label) pairs plus the query class (FCC, phase 3).
 These are the ceilings the plateaus should be held against. They are estimated by Monte
 Carlo on sequences from the run's own sampler (standard error reported); for each sampled
-sequence the posterior over tasks is exact when classes are uniform (alpha = 0), the query
-is excluded from the context and p_B = 0. Otherwise the ``labels`` likelihood uses the
-uniform-class formula and is an approximation (still a valid strategy, so a lower bound on
-the ideal). Ties are broken uniformly at random (expected accuracy).
+sequence the posterior over tasks is exact when classes are uniform (alpha = 0) and p_B = 0
+(with the query excluded from the context, or drawn independently of it). Otherwise the
+``labels`` likelihood uses the uniform-class formula and is an approximation (still a valid
+strategy, so a lower bound on the ideal). Ties are broken uniformly at random (expected accuracy).
 """
 
 from __future__ import annotations
@@ -66,7 +66,10 @@ def ideal_accuracies(cfg: TaskConfig, world: World, n: int = 100_000, seed: int 
         prior = log_prior.expand(T, b)
         results["ignore"].append(_accuracy(prior, cand, target, L))
         mult = (labels[:, :, None] == labels[:, None, :]).sum(-1).double()  # [b, N]
-        avail = counts[:, labels] - (cand[:, :, None] == labels[None]).double()  # [T, b, N]
+        # classes left for the context: all K when the query is drawn independently ("any"),
+        # all but the query's class when it is excluded
+        excluded = 1.0 if cfg.query == "excluded" else 0.0
+        avail = counts[:, labels] - excluded * (cand[:, :, None] == labels[None]).double()  # [T, b, N]
         ll = (_log_binom(avail, mult[None]) / mult[None]).sum(-1)
         results["labels"].append(_accuracy(prior + ll, cand, target, L))
         consistent = (maps[:, ctx] == labels[None]).all(-1)  # [T, b]
@@ -79,7 +82,7 @@ def ideal_accuracies(cfg: TaskConfig, world: World, n: int = 100_000, seed: int 
         acc = torch.cat(results[s])
         out[s] = float(acc.mean())
         out["stderr"][s] = float(acc.std() / math.sqrt(len(acc)))
-    out["exact_likelihood"] = cfg.alpha == 0 and cfg.query == "excluded" and cfg.p_B == 0
+    out["exact_likelihood"] = cfg.alpha == 0 and cfg.p_B == 0
     return out
 
 

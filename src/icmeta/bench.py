@@ -98,7 +98,7 @@ def fast_preset_times() -> list[str]:
              f"({run.info['device']}, {run.info['threads']} thread(s))"]
     table = run.phases()
     for _, r in table.iterrows():
-        lines.append(f"  seed {r.seed} phase {r.phase}: plateau from step {r.start:>6d} (~{r.start * per_step:6.1f} s), acc {r.acc:.3f}")
+        lines.append(f"  seed {r.seed} phase {r.phase} ({r.circuit}): plateau from step {r.start:>6d} (~{r.start * per_step:6.1f} s), acc {r.acc:.3f}")
     return lines
 
 

@@ -369,3 +369,17 @@ def preset(name: str, seed: int = 0, **overrides: Any) -> Config:
     rest = {k: v for k, v in PRESETS[name].items() if k not in {f.name for f in fields(TrainConfig)}}
     c = apply_overrides(c, {**rest, **overrides})
     return c
+
+
+# The alternatives the reproduction-notes chapter trains beside the preset (PAPER.md §7, §8):
+# name -> overrides of the preset. `scripts/train_book_runs.py` and the chapter share them.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "preset (code encoding)": {},
+    "paper-text encoding": {"labels": "fixed", "positions": "offset"},
+    "fixed label vectors only": {"labels": "fixed"},
+    "offset positions only": {"positions": "offset"},
+    "shift task maps (A1)": {"task_maps": "shift"},
+    "query from any class (§8)": {"query": "any"},
+    "N = 8 (§8)": {"N": 8},
+    "no W_O (A4)": {"w_o": False},
+}

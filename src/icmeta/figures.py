@@ -313,21 +313,26 @@ def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list
     for g in grid:
         keep.add(int(steps[np.argmin(np.abs(steps - g))]))
     keep.update({int(steps[0]), int(steps[-1])})
+    table = run.phases()
     frames = []
     for e, ((r, s), lab) in enumerate(zip(_members(m), run.labels)):
         if member is not None and r != member:
             continue
-        ph = _detect(m, r, s, _floors(run))
+        ph = table[(table.run == r) & (table.seed == s)]
         mm = m[(m.run == r) & (m.seed == s)]
         for i, step in enumerate(steps):
             if int(step) not in keep:
                 continue
             at = mm[mm.step == step]
             val = lambda name, layer=None: at[(at.metric == name) & ((at.layer == layer) if layer else at.layer.isna())].value.mean()
-            phase = next((k + 1 for k, p in enumerate(ph.phases) if p.start <= step <= p.end), None)
-            cap = (f"seed {s} · step {int(step)} · phase {phase if phase else 'transition'} · acc {val('acc'):.3f} · RLA {val('rla'):.3f}\n"
+            inside = ph[(ph.start <= step) & (ph.end >= step)]
+            if len(inside):
+                phase = f"phase {int(inside.phase.iloc[0])} ({inside.circuit.iloc[0]})"
+            else:
+                phase = "before the first phase" if not len(ph) or step < ph.start.min() else "between phases"
+            cap = (f"seed {s} · step {int(step)} · {phase} · acc {val('acc'):.3f} · RLA {val('rla'):.3f}\n"
                    + "\n".join(f"layer {l}: bigram {val('bigram', l):.2f}, label attention {val('label_attention', l):.2f}, "
                                f"chunk example {val('chunk_example', l):.2f}" for l in range(1, pats['mean'].shape[2] + 1)))
             frames.append({"seed": int(s), "step": int(step), "caption": cap,
-                           "image_png": attention_png(pats["mean"][i, e].mean(1), dpi=60)})
+                           "image_png": attention_png(pats["mean"][i, e].mean(1), dpi=90)})
     return frames

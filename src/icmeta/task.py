@@ -214,13 +214,14 @@ class Sampler:
             tokens[:, :, 0::2, D : D + N + 1] = torch.eye(N + 1, device=items.device)
         return tokens
 
-    def random_labels(self, batch: Batch, generator: torch.Generator) -> Batch:
+    def random_labels(self, batch: Batch, generators: list[torch.Generator]) -> Batch:
         """The same sequences with context labels permuted among the N positions.
 
         The label multiset is kept, the (item, label) pairing is broken; the target is
-        unchanged. Used for random-label accuracy (RLA, Fig. 6).
+        unchanged. Used for random-label accuracy (RLA, Fig. 6). One generator per model, so
+        that a model's permutations do not depend on the others trained with it.
         """
         E, b, N = batch.labels.shape
-        u = torch.rand(E, b, N, generator=generator, device=self.device)
+        u = torch.stack([torch.rand(b, N, generator=g, device=self.device) for g in generators])
         labels = torch.gather(batch.labels, -1, torch.argsort(u, dim=-1))
         return replace(batch, labels=labels, tokens=self.assemble(batch.items, labels, batch.offsets))

@@ -213,7 +213,7 @@ class Trainer:
         self.opt_state: dict[str, torch.Tensor] = {}
         eval_gens = [self._gen(s["eval"]) for s in self.seeds]
         self.eval_batch = self.sampler.sample(self.trc.eval_size, eval_gens)
-        self.rla_batch = self.sampler.random_labels(self.eval_batch, eval_gens[0])
+        self.rla_batch = self.sampler.random_labels(self.eval_batch, eval_gens)
         self.step, self.rows, self.wall = 0, [], 0.0
         self._acc_history: list[tuple[list[int], list[float]]] = [([], []) for _ in configs]
         self._acc_rows = 0
