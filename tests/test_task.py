@@ -133,3 +133,13 @@ def test_ensemble_member_sees_the_data_it_would_see_alone():
 def test_members_must_share_shapes():
     with pytest.raises(ConfigError, match="'N'"):
         sampler_for(TaskConfig(N=4), TaskConfig(N=8))
+
+
+def test_excluded_query_is_zipf_with_zipf_classes():
+    cfg = TaskConfig(K=16, alpha=1.0, N=4)
+    s, _ = sampler_for(cfg)
+    b = s.sample(60000, gens(1))
+    assert not (b.classes[0, :, :-1] == b.classes[0, :, -1:]).any()
+    f_q = torch.bincount(b.classes[0, :, -1], minlength=16).double() / 60000
+    want = torch.tensor([1 / k for k in range(1, 17)], dtype=torch.float64)
+    assert torch.allclose(f_q, want / want.sum(), atol=0.01)

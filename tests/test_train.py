@@ -125,6 +125,11 @@ def test_torn_resume_file_is_not_trusted(tiny, tmp_path):
         (["eps"], "'--set'"),
         (["mask=scc", "layers=1"], "'mask'"),
         (["K=10", "L=8", "task_maps=disjoint"], "'K'"),
+        (["K=4", "query=any"], "'K'"),
+        (["K=1000000000"], "'K'"),
+        (["init_seed=18446744073709551616"], "'init_seed'"),
+        (["data_seed=10", "eval_seed=11"], "'seeds'"),
+        (["eval_size=1000000", "N=32"], "'eval_size'"),
     ],
 )
 def test_validation_errors_are_one_line_exit_2_and_write_nothing(sets, field, tmp_path):

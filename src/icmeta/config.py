@@ -92,6 +92,9 @@ class TrainConfig:
     lr: float = 0.01
     batch_size: int = 128
     steps: int = 400_000
+    # Sequences in the fixed evaluation set. 1024 keeps evaluation every Δt affordable on a
+    # CPU; the standard error of one accuracy value is up to 0.016, but ΔAcc compares the
+    # same sequences at two steps and is far less noisy (see icmeta.phases).
     eval_size: int = 1024
     # Evaluate every `eval_every` steps; 0 means the ΔAcc interval Δt scaled with the
     # learning rate: Δt = 100 steps at lr 0.01 (the paper), 10 at lr 0.1.
@@ -158,6 +161,9 @@ class Config:
         return config_hash([self])
 
 
+MAX_SEED = 2**62  # generators take 64-bit seeds; +1 and +7 are added for the sub-streams
+
+
 def _derive(seed: int, purpose: str) -> int:
     digest = hashlib.sha256(f"icmeta:{purpose}:{seed}".encode()).digest()
     return int.from_bytes(digest[:7], "little")
@@ -214,21 +220,23 @@ def validate(c: Config) -> Config:
         for part in (t, m, tr):
             if hasattr(part, name) and getattr(part, name) not in choices:
                 raise ConfigError(name, getattr(part, name), ", ".join(choices))
-    _check_int("L", t.L, 2)
-    _check_int("T", t.T, 1)
-    _check_int("N", t.N, 1)
-    _check_int("D", t.D, 1)
-    _check_int("P", t.P, 1)
+    _check_int("L", t.L, 2, 1_000_000)
+    _check_int("T", t.T, 1, 100_000)
+    _check_int("N", t.N, 1, 256)
+    _check_int("D", t.D, 1, 4096)
+    _check_int("P", t.P, 1, 4096)
     _check_int("B", t.B, 1)
     _check_float("eps", t.eps, 0.0)
     _check_float("p_B", t.p_B, 0.0, 1.0)
     _check_float("alpha", t.alpha, 0.0)
     _check_float("beta", t.beta, 0.0)
     # N distinct context classes plus a query class that is not among them.
-    need = t.N + 1 if t.query == "excluded" else t.N
-    if isinstance(t.K, bool) or not isinstance(t.K, int) or t.K < need:
-        raise ConfigError("K", t.K, f"an integer >= {need} (N={t.N} distinct context classes"
-                          + (" and a query class outside them)" if t.query == "excluded" else ")"))
+    # N distinct context classes and a query class drawn outside them (the sampler draws N+1
+    # distinct classes in every mode; with query="any" it then redraws the query from all K)
+    need = t.N + 1
+    if isinstance(t.K, bool) or not isinstance(t.K, int) or not need <= t.K <= 1_000_000:
+        raise ConfigError("K", t.K, f"an integer between N+1={need} and 1000000 (N={t.N} distinct context classes "
+                          "and a query class outside them)")
     if t.B > t.N:
         raise ConfigError("B", t.B, f"an integer between 1 and N={t.N}")
     if t.positions == "offset" and t.seq_len > t.P:
@@ -256,6 +264,9 @@ def validate(c: Config) -> Config:
         raise ConfigError("mask", m.mask, "'none' with arch='standard'")
     _check_float("lr", tr.lr, 0.0, 10.0, open_lo=True)
     _check_int("batch_size", tr.batch_size, 1, 1 << 16)
+    if tr.eval_size * m.heads * t.seq_len**2 > 1 << 28:
+        raise ConfigError("eval_size", tr.eval_size, f"eval_size * heads * (2N+1)^2 <= 2^28 (attention patterns kept in memory); "
+                          f"at most {(1 << 28) // (m.heads * t.seq_len**2)} here")
     _check_int("steps", tr.steps, 1)
     _check_int("eval_size", tr.eval_size, 16, 1 << 20)
     _check_int("eval_every", tr.eval_every, 0)
@@ -264,10 +275,13 @@ def validate(c: Config) -> Config:
         v = getattr(c, name)
         if v is not None and name != "seed" or name == "seed":
             if v is not None:
-                _check_int(name, v, 0)
+                _check_int(name, v, 0, MAX_SEED)
     s = c.seeds()
-    if len(set(s.values())) != 3:
-        raise ConfigError("seeds", s, "three distinct seeds for initialisation, data and evaluation")
+    # the streams actually seeded: weights (init), data draw (data), training stream (data+1),
+    # evaluation sets (eval) and the Monte-Carlo ceilings (eval+7) must all differ
+    streams = [s["init"], s["data"], s["data"] + 1, s["eval"], s["eval"] + 7]
+    if len(set(streams)) != len(streams):
+        raise ConfigError("seeds", s, "init, data, data+1, eval and eval+7 all distinct (one generator per stream)")
     return c
 
 

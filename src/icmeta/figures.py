@@ -136,11 +136,12 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     """Fig. 3: accuracy and ΔAcc over steps with the detected phase boundaries (one seed).
 
     The bottom panel shows the ΔAcc this project thresholds (between consecutive points of
-    a 20-per-decade log-step grid, see `icmeta.phases`) and, faint, the paper's linear
+    a 40-per-decade log-step grid, see `icmeta.phases`) and, faint, the paper's linear
     ΔAcc with Δt scaled as 1/lr, which at a high learning rate is dominated by SGD noise.
     """
-    m, dt = run.metrics, run.config.train.delta_t
+    m = run.metrics
     r, s = (member, seed) if member is not None else _members(m)[0]
+    dt = next(c.train.delta_t for c, l in zip(run.configs, run.labels) if (l, c.seed) == (r, s))
     acc = series(m, "acc", r, s)
     ph = P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=run.floors().get((r, s)))
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(6, 4.4), sharex=True, layout="constrained")

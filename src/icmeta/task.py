@@ -141,6 +141,7 @@ class Sampler:
         self.p_B = torch.tensor([c.p_B for c in cfgs], device=dev, dtype=torch.float64)
         self.B = torch.tensor([c.B for c in cfgs], device=dev)
         self.any_query = torch.tensor([c.query == "any" for c in cfgs], device=dev)
+        self.zipf_classes = torch.tensor([c.alpha > 0 for c in cfgs], device=dev)
         self.labels_fixed = c0.labels == "fixed"
         self.offset_positions = c0.positions == "offset"
 
@@ -165,16 +166,23 @@ class Sampler:
         u_shuffle, u_class = u[..., 4 : 4 + N], u[..., 4 + N :]
         b = u.shape[1]
         tasks = torch.searchsorted(self.task_cdf, u_task.contiguous(), right=True).clamp_max(self.Tmax - 1)
-        # Gumbel top-k = successive sampling without replacement with Zipf weights: the first
-        # N are the distinct context classes, the (N+1)-th a query class outside them.
+        # Gumbel top-k = successive sampling without replacement with Zipf weights. With Zipf
+        # classes (alpha > 0) the first draw is the query, so that its marginal is exactly
+        # Zipf (A7), and the next N the distinct context classes outside it. With uniform
+        # classes both orders give the same distribution; the query is the last draw there,
+        # which keeps the data streams of runs made before this distinction.
         gumbel = -torch.log(-torch.log(u_class.clamp(1e-300, 1 - 1e-16)))
         order = torch.topk(self.class_logw[:, None, :] + gumbel, N + 1, dim=-1).indices
-        context, query = order[..., :N], order[..., N]
+        query_first = self.zipf_classes[:, None, None]
+        context = torch.where(query_first, order[..., 1:], order[..., :N])
+        query = torch.where(query_first[..., 0], order[..., 0], order[..., N])
         any_query = torch.searchsorted(self.class_cdf, u_query.contiguous(), right=True).clamp_max(self.Kmax - 1)
         query = torch.where(self.any_query[:, None], any_query, query)
         # Burstiness: with probability p_B, B context slots hold the query class.
         bursty = u_burst < self.p_B[:, None]
-        slot = torch.arange(N, device=self.device)[None, None, :] < self.B[:, None, None]
+        # the copies replace the last draws (with Zipf classes the first draws are the
+        # frequent ones, so replacing them would bias the rest of the context to rare classes)
+        slot = torch.arange(N, device=self.device)[None, None, :] >= N - self.B[:, None, None]
         context = torch.where(bursty[..., None] & slot, query[..., None], context)
         # Shuffle the context order (successive sampling puts frequent classes first).
         context = torch.gather(context, -1, torch.argsort(u_shuffle, dim=-1))

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from . import __version__, bayes, metrics as M, phases
-from .config import Config, ConfigError, validate
+from .config import Config, ConfigError, set_field, validate
 from .model import Transformers
 from .store import default_runs_root, git_commit, write_json, write_torch
 from .task import Batch, Sampler, make_world
@@ -184,6 +184,8 @@ def load_or_train(
     """
     configs = [configs] if isinstance(configs, Config) else list(configs)
     check_members(configs)
+    # "auto" is stored as the device it resolves to here: a GPU run and a CPU run differ
+    configs = [set_field(c, "device", resolve_device(c.train.device).type) for c in configs]
     root = Path(root) if root is not None else default_runs_root()
     directory = root / run_name(configs)
     if is_complete(directory):
@@ -220,6 +222,9 @@ class Trainer:
         self.snap_steps: list[int] = []
         self.snap_mean: list[np.ndarray] = []
         self.snap_example: list[np.ndarray] = []
+        # members may differ in lr, and so in their ΔAcc interval: evaluate at the finest
+        self.eval_interval = min(c.train.eval_interval for c in configs)
+        self.metrics_interval = min(c.train.metrics_interval for c in configs)
         self.pattern_schedule = set(log_schedule(self.trc.steps, 24))
         self.ckpt_schedule = set(log_schedule(self.trc.steps, 4))
 
@@ -358,10 +363,14 @@ class Trainer:
             return False
         if st.get("name") != self.directory.name:
             return False
+        try:
+            for g, s in zip(self.data_gens, st["data_gens"]):
+                g.set_state(s)
+        except (RuntimeError, TypeError):  # saved on another device kind: start over
+            self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
+            return False
         self.model.load_state_dict(st["model"])
         self.opt_state = {k: v.to(self.device) for k, v in st["opt"].items()}
-        for g, s in zip(self.data_gens, st["data_gens"]):
-            g.set_state(s)
         self.step, self.rows, self.wall = st["step"], list(st["rows"]), st["wall"]
         self._acc_rows = -1  # rebuild the accuracy history from the restored rows
         self.snap_steps, self.snap_mean, self.snap_example = (list(x) for x in st["snap"])
@@ -385,9 +394,9 @@ class Trainer:
             "host": platform.node(),
             "steps_done": self.step,
             "wall_time_s": round(self.wall, 2),
-            "delta_t": self.trc.delta_t,
-            "eval_interval": self.trc.eval_interval,
-            "metrics_interval": self.trc.metrics_interval,
+            "delta_t": [c.train.delta_t for c in self.configs],
+            "eval_interval": self.eval_interval,
+            "metrics_interval": self.metrics_interval,
         }
 
     def run(self) -> Run:
@@ -402,11 +411,11 @@ class Trainer:
 
         self._floors = [c["ignore"] / 2 for c in json.loads((d / "ceilings.json").read_text())]
         write_json(d / "config.json", self._info("running"))
-        steps, every = self.trc.steps, self.trc.eval_interval
+        steps, every = self.trc.steps, self.eval_interval
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc=d.name, dynamic_ncols=True)
         t0, last_save = time.perf_counter() - self.wall, time.perf_counter()
         while True:
-            full = self.step % self.trc.metrics_interval == 0 or self.step in self.pattern_schedule
+            full = self.step % self.metrics_interval == 0 or self.step in self.pattern_schedule
             if full or self.step % every == 0:
                 ev = self.evaluate(full)
                 self.record(ev)
