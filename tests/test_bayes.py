@@ -43,3 +43,10 @@ def test_labels_ceiling_with_query_from_any_class_is_close_to_excluded():
     b = ideal_accuracies(TaskConfig(query="any"), w, n=20000)
     assert b["exact_likelihood"] and abs(a["labels"] - b["labels"]) < 0.05
     assert b["pairs"] > 0.99
+
+
+def test_ceilings_are_finite_with_copies_of_the_query_in_the_context():
+    cfg = TaskConfig(p_B=0.5)
+    w = make_world(cfg, torch.Generator().manual_seed(1))
+    r = ideal_accuracies(cfg, w, n=5000)
+    assert all(0 <= r[k] <= 1 for k in ("ignore", "labels", "pairs")) and not r["exact_likelihood"]

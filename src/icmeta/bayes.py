@@ -35,6 +35,10 @@ def _accuracy(log_post: torch.Tensor, cand: torch.Tensor, target: torch.Tensor, 
 
     log_post: [T, n] unnormalised; cand: [T, n] label of the query under each task.
     """
+    # a sequence that no task explains under the approximate likelihood (possible when the
+    # query's class is copied into the context, p_B > 0) falls back to a uniform posterior
+    impossible = torch.isinf(log_post).all(0, keepdim=True)
+    log_post = torch.where(impossible, torch.zeros_like(log_post), log_post)
     post = torch.softmax(log_post, dim=0)
     score = torch.zeros(cand.shape[1], L, dtype=post.dtype).scatter_add_(1, cand.T, post.T)
     best = score.max(dim=1, keepdim=True).values

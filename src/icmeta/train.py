@@ -405,8 +405,7 @@ class Trainer:
         if not self._restore():
             write_torch(d / "step_00000000.pt", {"step": 0, "model": self.model.state_dict()})
         if not (d / "ceilings.json").exists():
-            ceil = [bayes.ideal_accuracies(c.task, w, seed=s["eval"] + 7) for c, w, s in zip(self.configs, self.worlds, self.seeds)]
-            write_json(d / "ceilings.json", [{"label": l, "seed": c.seed, **x} for l, c, x in zip(self.labels, self.configs, ceil)])
+            write_ceilings(d, self.configs)
         import json
 
         self._floors = [c["ignore"] / 2 for c in json.loads((d / "ceilings.json").read_text())]
@@ -468,6 +467,21 @@ class Trainer:
         atomic_write(d / "patterns.npz", _np)
         write_json(d / "config.json", self._info("complete"))
         (d / "resume.pt").unlink(missing_ok=True)
+
+
+def write_ceilings(directory: Path, configs: Sequence[Config]) -> list[dict]:
+    """Bayes-ideal accuracies of each member's data draw, written to ``ceilings.json``.
+
+    A pure function of the configs (the data seed fixes the draw, the evaluation seed + 7 the
+    Monte-Carlo sample), so it can be rerun on a stored run, e.g. after a fix in `bayes`.
+    """
+    out = []
+    for label, c in zip(member_labels(configs), configs):
+        s = c.seeds()
+        world = make_world(c.task, torch.Generator().manual_seed(s["data"]))
+        out.append({"label": label, "seed": c.seed, **bayes.ideal_accuracies(c.task, world, seed=s["eval"] + 7)})
+    write_json(Path(directory) / "ceilings.json", out)
+    return out
 
 
 def atomic_parquet(path: Path, df: pd.DataFrame) -> None:
