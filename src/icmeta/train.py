@@ -196,6 +196,7 @@ def load_or_train(
 class Trainer:
     def __init__(self, configs: list[Config], directory: Path, progress: bool = True, resume_every_s: float = 30.0):
         self.configs, self.directory = configs, Path(directory)
+        self.commit = git_commit()  # the code this process runs (read now: HEAD may move later)
         self.progress, self.resume_every_s = progress, resume_every_s
         self.labels = member_labels(configs)
         c0 = configs[0]
@@ -385,7 +386,7 @@ class Trainer:
                 for l, c, s in zip(self.labels, self.configs, self.seeds)
             ],
             "package_version": __version__,
-            "git_commit": git_commit(),
+            "git_commit": self.commit,
             "torch": torch.__version__,
             "device": str(self.device),
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else platform.processor() or platform.machine(),
