@@ -73,14 +73,9 @@ def _train(args) -> int:
 
     if args.threads is not None and args.threads < 1:
         raise ConfigError("threads", args.threads, "an integer >= 1")
-    seeds = args.seeds if args.seeds is not None else list(PRESET_SEEDS[args.preset] if args.preset in PRESET_SEEDS else [0])
-    configs = build_configs(args.preset, seeds, args.sets)
-    if any(s < 0 for s in seeds):
-        raise ConfigError("seeds", seeds, "integers >= 0")
+    seeds = args.seeds if args.seeds is not None else list(PRESET_SEEDS.get(args.preset, (0,)))
+    configs = build_configs(args.preset, seeds, args.sets)  # validates every field and seed
     torch.set_num_threads(args.threads or 1)
-    from .train import check_members
-
-    check_members(configs)
     if args.resume_every < 0:
         raise ConfigError("resume-every", args.resume_every, "a number of seconds >= 0")
     run = load_or_train(configs, root=args.out, progress=not args.no_progress, resume_every_s=args.resume_every)

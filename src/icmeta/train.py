@@ -15,6 +15,7 @@ uninterrupted run (on the CPU).
 
 from __future__ import annotations
 
+import json
 import math
 import platform
 import time
@@ -120,8 +121,6 @@ class Run:
             return {k: z[k] for k in z.files}
 
     def ceilings(self) -> list[dict]:
-        import json
-
         return json.loads((self.directory / "ceilings.json").read_text())
 
     def checkpoint_steps(self) -> list[int]:
@@ -129,7 +128,12 @@ class Run:
 
     def load_models(self, step: int | None = None) -> Transformers:
         """The E models at a checkpointed step (the last one by default)."""
-        step = self.checkpoint_steps()[-1] if step is None else step
+        steps = self.checkpoint_steps()
+        if not steps or (step is not None and step not in steps):
+            raise FileNotFoundError(
+                f"no checkpoint {'at step ' + str(step) if step is not None else ''} in {self.directory} "
+                f"(available: {steps or 'none; committed runs keep results only, retrain to get weights'})")
+        step = steps[-1] if step is None else step
         state = torch.load(self.directory / f"step_{step:08d}.pt", map_location="cpu")
         model = Transformers(self.config.task, self.config.model, [torch.Generator() for _ in self.configs])
         model.load_state_dict(state["model"])
@@ -150,8 +154,6 @@ class Run:
 
 
 def is_complete(directory: Path) -> bool:
-    import json
-
     f = directory / "config.json"
     if not (f.exists() and (directory / "metrics.parquet").exists()):
         return False
@@ -162,8 +164,6 @@ def is_complete(directory: Path) -> bool:
 
 
 def load_run(directory: Path) -> Run:
-    import json
-
     info = json.loads((Path(directory) / "config.json").read_text())
     configs = [Config.from_dict(m["config"]) for m in info["members"]]
     df = pd.read_parquet(Path(directory) / "metrics.parquet")
@@ -407,8 +407,6 @@ class Trainer:
             write_torch(d / "step_00000000.pt", {"step": 0, "model": self.model.state_dict()})
         if not (d / "ceilings.json").exists():
             write_ceilings(d, self.configs)
-        import json
-
         self._floors = [c["ignore"] / 2 for c in json.loads((d / "ceilings.json").read_text())]
         write_json(d / "config.json", self._info("running"))
         steps, every = self.trc.steps, self.eval_interval
