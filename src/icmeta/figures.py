@@ -47,9 +47,6 @@ def _detect(metrics: pd.DataFrame, run: str, seed: int, floors: dict | None = No
     return P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=(floors or {}).get((run, seed)))
 
 
-def _floors(run) -> dict:
-    return run.floors()
-
 
 def _members(metrics: pd.DataFrame) -> list[tuple[str, int]]:
     return [tuple(x) for x in metrics[["run", "seed"]].drop_duplicates().itertuples(index=False)]
@@ -61,7 +58,7 @@ def accuracy_curves(run, ceilings: bool = True, member: str | None = None, ax=No
     m = run.metrics if member is None else run.metrics[run.metrics.run == member]
     members = _members(m)
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
-    ph = _detect(m, *members[0], _floors(run))
+    ph = _detect(m, *members[0], run.floors())
     shade_phases(ax, ph)
     for i, (r, s) in enumerate(members):
         a = series(m, "acc", r, s)
@@ -85,7 +82,7 @@ def fig2(run, phase_steps: list[int] | None = None):
     attention maps of both layers at one step inside each phase (first seed)."""
     m = run.metrics
     r0, s0 = _members(m)[0]
-    ph = _detect(m, r0, s0, _floors(run))
+    ph = _detect(m, r0, s0, run.floors())
     pats = run.patterns()
     if phase_steps is None:
         phase_steps = [_mid_step(p, pats["steps"]) for p in ph.phases]
@@ -173,7 +170,7 @@ def metric_panels(axes, run, member: str | None = None, title_prefix: str = "") 
     axes, every seed (the first dark), the phases of the first seed shaded."""
     m = run.metrics if member is None else run.metrics[run.metrics.run == member]
     members = _members(m)
-    ph = _detect(m, *members[0], _floors(run))
+    ph = _detect(m, *members[0], run.floors())
     for ax, (name, title) in zip(axes, METRIC_TITLES.items()):
         shade_phases(ax, ph)
         d = series(m, name)

@@ -150,7 +150,12 @@ class Run:
 
     def floors(self) -> dict[tuple[str, int], float]:
         """Per member: half the Bayes-ideal context-ignored accuracy (see `icmeta.phases`)."""
-        return {(c["label"], c["seed"]): c["ignore"] / 2 for c in self.ceilings()}
+        return {(c["label"], c["seed"]): phase_floor(c) for c in self.ceilings()}
+
+
+def phase_floor(ceiling: dict) -> float:
+    """Below this a first stretch is not a phase: half the context-ignored ceiling (`icmeta.phases`)."""
+    return ceiling["ignore"] / 2
 
 
 def is_complete(directory: Path) -> bool:
@@ -207,7 +212,6 @@ class Trainer:
         # the data draw and the training stream come from the data seed; the evaluation
         # sets from the evaluation seed; weights from the initialisation seed.
         worlds = [make_world(c.task, torch.Generator().manual_seed(s["data"])) for c, s in zip(configs, self.seeds)]
-        self.worlds = worlds
         self.sampler = Sampler([c.task for c in configs], worlds, self.device)
         self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
         init_gens = [torch.Generator().manual_seed(s["init"]) for s in self.seeds]
@@ -407,7 +411,7 @@ class Trainer:
             write_torch(d / "step_00000000.pt", {"step": 0, "model": self.model.state_dict()})
         if not (d / "ceilings.json").exists():
             write_ceilings(d, self.configs)
-        self._floors = [c["ignore"] / 2 for c in json.loads((d / "ceilings.json").read_text())]
+        self._floors = [phase_floor(c) for c in json.loads((d / "ceilings.json").read_text())]
         write_json(d / "config.json", self._info("running"))
         steps, every = self.trc.steps, self.eval_interval
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, desc=d.name, dynamic_ncols=True)
