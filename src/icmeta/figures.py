@@ -130,11 +130,13 @@ def _mid_step(p: P.Phase, steps: np.ndarray) -> int:
 
 
 def fig3(run, member: str | None = None, seed: int | None = None):
-    """Fig. 3: accuracy and ΔAcc over steps with the detected phase boundaries (one seed).
+    """Fig. 3: accuracy and ΔAcc over steps with the detected plateaus and boundaries (one seed).
 
-    The bottom panel shows the ΔAcc this project thresholds (between consecutive points of
-    a 40-per-decade log-step grid, see `icmeta.phases`) and, faint, the paper's linear
-    ΔAcc with Δt scaled as 1/lr, which at a high learning rate is dominated by SGD noise.
+    The bottom panel shows ΔAcc between consecutive points of the 40-per-decade log-step grid
+    (faint purple), its smoothed slope that the detection reads (purple, see `icmeta.phases`)
+    with the flatness limit of a plateau, the paper's threshold 0.025 for reference, and,
+    faint grey, the paper's linear ΔAcc with Δt scaled as 1/lr, which at a high learning rate
+    is dominated by SGD noise.
     """
     m = run.metrics
     r, s = (member, seed) if member is not None else _members(m)[0]
@@ -149,18 +151,21 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     a1.set_ylim(0, 1.02)
     a1.legend(fontsize=7, loc="upper left")
     lin = P.delta_acc(acc.step.to_numpy(), acc.value.to_numpy(), dt)
-    a2.plot(acc.step.clip(lower=1), lin, color="tab:gray", lw=0.5, alpha=0.5, label=f"paper's ΔAcc, Δt = {dt} steps")
-    a2.plot(np.maximum(ph.grid[:-1], 1), ph.delta_acc, color="tab:purple", lw=1.2, marker=".", ms=3,
-            label="ΔAcc on the log grid (used)")
-    a2.axhline(P.THRESHOLD, color="r", ls="--", lw=0.8, label=f"threshold {P.THRESHOLD}")
+    a2.plot(acc.step.clip(lower=1), lin, color="tab:gray", lw=0.5, alpha=0.4, label=f"paper's ΔAcc, Δt = {dt} steps")
+    a2.plot(np.maximum(ph.grid[:-1], 1), ph.delta_acc, color="tab:purple", lw=0.8, alpha=0.35,
+            label="ΔAcc on the log grid")
+    a2.plot(np.maximum(ph.grid, 1), ph.slope, color="tab:purple", lw=1.6, label="smoothed (used)")
+    a2.axhline(P.THRESHOLD, color="r", ls=":", lw=0.8, label=f"paper's threshold {P.THRESHOLD}")
+    a2.axhline(P.FLAT, color="tab:green", ls="--", lw=0.8, label=f"plateau: at most {P.FLAT}")
+    shade_phases(a2, ph)
     for b in ph.boundaries:
         for a in (a1, a2):
             a.axvline(b, color="r", lw=0.8, alpha=0.7)
-    a2.set_ylabel("ΔAcc")
+    a2.set_ylabel("ΔAcc per grid cell")
     a2.set_xlabel("step")
     a2.set_xscale("log")
-    a2.set_ylim(-0.15, 0.3)
-    a2.legend(fontsize=7, loc="upper left")
+    a2.set_ylim(-0.05, 0.1)
+    a2.legend(fontsize=6, loc="upper left", ncol=2)
     a1.set_title(f"seed {s}", fontsize=9)
     return fig
 

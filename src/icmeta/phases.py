@@ -1,42 +1,66 @@
-"""Phase boundaries from accuracy jumps (PAPER.md §5, §7 A6).
+"""Phases from the accuracy curve: plateaus and the rises between them (PAPER.md §5, §7 A6).
 
 The paper's rule: ΔAcc(t) = Acc(t + Δt) - Acc(t) with Δt = 100 steps, a boundary wherever
 ΔAcc > 0.025. A fixed Δt ties the rule to the learning rate (the events of this training
 move as 1/lr, PAPER.md §9) and, at a high learning rate, to SGD noise: the model's accuracy
-moves by more than 0.025 within a few steps now and then, then recovers.
+moves by more than 0.025 within a few steps now and then, then recovers. And a threshold on
+the rise alone misses a plateau whose next rise is slow (the SCC → FCC climb of some seeds
+rises by ≈0.5 per decade of steps, never 0.025 per cell), or finds one inside a smooth
+S-curve wherever noise pushes a single cell over the line.
 
-This project applies the same threshold on a **log-step grid** (`delta_acc_log`): accuracy
-is summarised at grid points t_i = 10^(i/40) (40 per decade; each point the median of the
-evaluations within half a grid cell, which also averages out SGD noise), and
-ΔAcc_i = Acc(t_{i+1}) - Acc(t_i). At t ≈ 1,700 steps one grid cell is 100 steps, so the rule
-coincides there with the paper's Δt = 100; elsewhere it scales with t, and it does not depend
-on the learning rate. Grid cells with ΔAcc_i > 0.025 are transitions, neighbouring ones
-(closer than `merge_decades`) one transition; the stretches between them are the phases.
-Two neighbouring phases whose plateau levels differ by less than `min_jump` (0.05) are one
-phase: a boundary must raise the plateau. A phase's plateau level is the median accuracy
-over its last quarter (in log steps) — the level at which the curve waits for the next jump.
-A first stretch below `floor` is the time before learning, not a phase: `Run.phases` sets
-the floor to half the Bayes-ideal accuracy of a model that ignores the context (the level the
-first phase, NCC, can reach), so the slow rise from chance (1/L) while the model learns which
-labels a class can take is not counted as a plateau. The paper's linear ΔAcc is still computed (`delta_acc`) and drawn in Fig. 3.
+This project therefore reads the phases the way a reader reads the paper's log-step plots:
+a **plateau is where the curve flattens between two rises**. Steps:
+
+1. Accuracy is summarised on a **log-step grid** t_i = 10^(i/40) (40 per decade; each point
+   the median of the evaluations within half a grid cell) and ΔAcc_i = Acc(t_{i+1}) - Acc(t_i)
+   is the paper's ΔAcc on that grid (at t ≈ 1,700 steps a cell is 100 steps, the paper's Δt).
+   The grid does not depend on the learning rate.
+2. The **slope** s_i is the ΔAcc per cell of the curve smoothed with a Gaussian of
+   `smooth` = 2 cells (0.05 decade) in log steps.
+3. A **plateau** is a local minimum of the slope that is flat (s ≤ `flat` = 0.015 per cell,
+   0.6 per decade of steps) and clearly flatter than the rises around it: the steepest slope
+   on each side, up to the next point flatter than this one, is at least `rise_ratio` = 1.5
+   times s, and at least `min_rise` = 0.01 per cell (0.4 per decade; noise is not a rise).
+   A plateau the run ends on (the curve gains less than `min_jump` after it) needs a rise on
+   its left only, one the run starts on a rise on its right only. The plateau spans the
+   cells around the minimum whose slope is below halfway to the rise, up to the nearest peak
+   of the slope that is itself steep enough to be a rise; its level is the median accuracy
+   of the evaluations in that span.
+4. Two plateaus whose levels differ by less than `min_jump` (0.05) are one (the flatter
+   minimum is kept): a boundary must raise the accuracy. Plateaus below `floor` are the time
+   before learning, not phases: `Run.phases` sets the floor to half the Bayes-ideal accuracy
+   of a model that ignores the context (the level NCC can reach), so the slow rise from
+   chance (1/L) while the model learns which labels a class can take is not a phase.
+5. The **transition** between two plateaus runs from the end of one to the start of the
+   next; its start is the phase boundary.
+
+A smooth S-curve without a shoulder has no plateau in its middle, however long it takes;
+a shoulder where the curve slows to less than two thirds of its rise on both sides is one,
+at any learning rate. The paper's linear ΔAcc is still computed (`delta_acc`) and drawn in
+Fig. 3 with the raw grid ΔAcc and the slope.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 PER_DECADE = 40
-THRESHOLD = 0.025
+THRESHOLD = 0.025  # the paper's ΔAcc threshold, drawn for reference in Fig. 3
+FLAT = 0.015  # a plateau's slope at most this per grid cell (0.6 per decade)
+RISE_RATIO = 1.5  # the rises on both sides at least this many times steeper
+MIN_RISE = 0.01  # and at least this steep, per grid cell (0.4 per decade)
+SMOOTH = 2.0  # Gaussian smoothing of the grid curve, in cells
+MIN_JUMP = 0.05  # neighbouring plateaus closer than this are one
 
 
 @dataclass
 class Phase:
     start: int  # first step of the plateau
     end: int  # last step of the plateau
-    acc: float  # median accuracy over the last quarter (log steps) of the plateau
+    acc: float  # median accuracy of the evaluations in [start, end]
 
 
 @dataclass
@@ -44,19 +68,18 @@ class Phases:
     grid: np.ndarray  # log-grid steps where accuracy was summarised
     grid_acc: np.ndarray  # accuracy at the grid steps (median within each cell)
     delta_acc: np.ndarray  # ΔAcc between consecutive grid steps (len(grid) - 1)
-    transitions: list[tuple[int, int]]  # (first, last) step of each transition
+    slope: np.ndarray  # ΔAcc per cell of the smoothed curve, at the grid steps
     phases: list[Phase]
+
+    @property
+    def transitions(self) -> list[tuple[int, int]]:
+        """(first, last) step of each rise between two plateaus."""
+        return [(a.end, b.start) for a, b in zip(self.phases[:-1], self.phases[1:])]
 
     @property
     def boundaries(self) -> list[int]:
         """The step at which each transition between two phases begins."""
         return [t[0] for t in self.transitions]
-
-
-def tail_start(start: int, end: int) -> float:
-    """First step of the last quarter (in log steps) of [start, end]."""
-    a, b = np.log10(max(start, 1)), np.log10(max(end, 1))
-    return max(float(start), 10 ** (b - 0.25 * (b - a)))
 
 
 def delta_acc(steps: np.ndarray, acc: np.ndarray, delta_t: int) -> np.ndarray:
@@ -101,74 +124,82 @@ def delta_acc_log(steps: np.ndarray, acc: np.ndarray, per_decade: int = PER_DECA
     return g[:-1], np.diff(a)
 
 
+def smoothed_slope(grid_acc: np.ndarray, smooth: float = SMOOTH) -> tuple[np.ndarray, np.ndarray]:
+    """(smoothed accuracy, its slope in ΔAcc per grid cell), Gaussian of `smooth` cells, edges held."""
+    r = max(1, int(np.ceil(3 * smooth)))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / smooth) ** 2)
+    sm = np.convolve(np.pad(grid_acc, r, mode="edge"), k / k.sum(), "valid")
+    return sm, (np.gradient(sm) if len(sm) > 1 else np.zeros_like(sm))
+
+
 def detect(
     steps: np.ndarray,
     acc: np.ndarray,
-    threshold: float = THRESHOLD,
     per_decade: int = PER_DECADE,
-    merge_decades: float = 0.1,
-    min_phase_decades: float = 0.15,
-    min_jump: float = 0.05,
+    flat: float = FLAT,
+    rise_ratio: float = RISE_RATIO,
+    min_rise: float = MIN_RISE,
+    smooth: float = SMOOTH,
+    min_jump: float = MIN_JUMP,
     floor: float | None = None,
 ) -> Phases:
-    """Split an accuracy curve into plateaus separated by ΔAcc jumps on a log-step grid.
+    """Split an accuracy curve into plateaus (phases) and the rises between them (see above).
 
     Args:
         steps, acc: evaluated steps (increasing) and the accuracy there.
-        threshold: the paper's 0.025, per grid cell (1/40 decade).
-        merge_decades: transition cells closer than this (in decades) join one transition.
-        min_phase_decades: shorter plateaus between transitions are absorbed into them.
+        per_decade: log-grid points per decade of steps.
+        flat: a plateau's smoothed slope is at most this (ΔAcc per grid cell).
+        rise_ratio: the steepest slope on each side of a plateau is at least this times its own.
+        min_rise: ... and at least this (ΔAcc per grid cell): noise is not a rise.
+        smooth: Gaussian smoothing of the grid curve, in grid cells.
         min_jump: neighbouring plateaus closer than this in accuracy are one phase.
-        floor: leading stretches whose level is below this are not phases (see above).
+        floor: plateaus below this level are not phases (the time before learning).
     """
     steps, acc = np.asarray(steps), np.asarray(acc, dtype=float)
     if len(steps) < 2:
         raise ValueError("need at least two evaluated steps to detect phases")
     grid, gacc = log_grid_accuracy(steps, acc, per_decade)
     d = np.diff(gacc)
-    first, last = int(steps[0]), int(steps[-1])
-    lg = lambda x: np.log10(max(float(x), 1.0))
-    transitions: list[list[int]] = []
-    for i in np.flatnonzero(d > threshold):
-        a, b = int(round(grid[i])), int(round(grid[i + 1]))
-        if transitions and lg(a) - lg(transitions[-1][1]) <= merge_decades:
-            transitions[-1][1] = b
-        else:
-            transitions.append([a, b])
-
-    def plateaus(trans: list[list[int]]) -> list[Phase]:
-        """Phases between transitions, each with the median accuracy of its last quarter."""
-        edges = [first] + [x for t in trans for x in t] + [last]
-        out = []
-        for a, b in zip(edges[0::2], edges[1::2]):
-            sel = (steps >= tail_start(a, b)) & (steps <= b)
-            if not sel.any():
-                sel = (steps >= a) & (steps <= b)
-            out.append(Phase(start=a, end=b, acc=float(np.median(acc[sel])) if sel.any() else float("nan")))
-        return out
-
-    def length(p: Phase) -> float:
-        return lg(p.end) - lg(p.start)
-
-    while transitions:
-        ph = plateaus(transitions)
-        inner_short = [i for i in range(1, len(ph) - 1) if length(ph[i]) < min_phase_decades]
-        if inner_short:  # a plateau too short between two transitions: join them
-            i = inner_short[0]
-            transitions[i - 1][1] = transitions[i][1]
-            del transitions[i]
+    pos = grid > 0  # step 0 has no place on a log axis
+    g, ga = grid[pos], gacc[pos]
+    sm, s = smoothed_slope(ga, smooth)
+    slope = np.concatenate([np.full((~pos).sum(), np.nan), s])
+    n = len(s)
+    found: list[list] = []  # [first cell, last cell, minimum cell, level]
+    for i in range(1, n):
+        if not (s[i] <= s[i - 1] and (i == n - 1 or s[i] < s[i + 1]) and s[i] <= flat):
             continue
-        small = [(abs(ph[i + 1].acc - ph[i].acc), i) for i in range(len(transitions))
-                 if not (abs(ph[i + 1].acc - ph[i].acc) >= min_jump)]
-        if not small:
-            break
-        del transitions[min(small)[1]]
-    ph = plateaus(transitions)
-    # a first stretch at chance or too short to be a plateau is the time before learning
-    while len(ph) > 1 and (length(ph[0]) < min_phase_decades or (floor is not None and ph[0].acc < floor)):
-        ph = ph[1:]
-        transitions = transitions[1:]
-    return Phases(grid=grid, grid_acc=gacc, delta_acc=d, transitions=[tuple(t) for t in transitions], phases=ph)
+        lower_left = np.flatnonzero(s[:i] < s[i])
+        lower_right = np.flatnonzero(s[i + 1:] < s[i])
+        lo = lower_left[-1] if len(lower_left) else 0
+        hi = i + 1 + lower_right[0] if len(lower_right) else n - 1
+        left, right = s[lo:i + 1].max(), s[i:hi + 1].max()
+        final = not len(lower_right) and sm[-1] - sm[i] < min_jump  # training ended on it
+        initial = not len(lower_left) and sm[i] - sm[0] < min_jump  # training started on it
+        rise = left if final else right if initial else min(left, right)
+        if s[i] * rise_ratio > rise or rise < min_rise:
+            continue
+        # the span: cells whose slope is below halfway to the rise, not past a peak of the
+        # slope that is itself a rise (steeper than min_rise and rise_ratio times s)
+        half, peak = (s[i] + rise) / 2, max(min_rise, rise_ratio * s[i])
+        a, b = i, i
+        while a > 0 and s[a - 1] < half and not (s[a - 1] >= peak and a >= 2 and s[a - 2] <= s[a - 1]):
+            a -= 1
+        while b < n - 1 and s[b + 1] < half and not (s[b + 1] >= peak and b + 2 < n and s[b + 2] <= s[b + 1]):
+            b += 1
+        sel = (steps >= g[a] / 10 ** (0.5 / per_decade)) & (steps <= g[b] * 10 ** (0.5 / per_decade))
+        level = float(np.median(acc[sel]))
+        if floor is not None and level < floor:
+            continue
+        if found and (a <= found[-1][1] or abs(level - found[-1][3]) < min_jump):
+            if s[i] < s[found[-1][2]]:
+                found[-1] = [min(a, found[-1][0]), max(b, found[-1][1]), i, level]
+            continue
+        found.append([a, b, i, level])
+    first, last = int(steps[0]), int(steps[-1])
+    phases = [Phase(start=max(first, int(round(g[a]))), end=min(last, int(round(g[b]))), acc=level)
+              for a, b, _, level in found]
+    return Phases(grid=grid, grid_acc=gacc, delta_acc=d, slope=slope, phases=phases)
 
 
 def phase_table(metrics: pd.DataFrame, floors: dict | None = None, **kwargs) -> pd.DataFrame:
@@ -180,9 +211,9 @@ def phase_table(metrics: pd.DataFrame, floors: dict | None = None, **kwargs) -> 
         floors: {(run, seed): floor} passed to `detect` per member.
         kwargs: passed to `detect`.
     Returns:
-        columns run, seed, phase (1-based), start, end, acc, and the median over the last
-        quarter of the phase (log steps) of rla and of each circuit metric per layer
-        (head-averaged), e.g. ``bigram_L1``, ``label_attention_L2``.
+        columns run, seed, phase (1-based), start, end, acc, and the median over the plateau
+        (or, if no measurement falls inside it, at the nearest measured step) of rla and of
+        each circuit metric per layer (head-averaged), e.g. ``bigram_L1``, ``label_attention_L2``.
     """
     rows = []
     for (run, seed), df in metrics.groupby(["run", "seed"], sort=True):
@@ -192,7 +223,11 @@ def phase_table(metrics: pd.DataFrame, floors: dict | None = None, **kwargs) -> 
         circ = df[df.metric.isin(["bigram", "label_attention", "chunk_example", "rla"])]
         circ = circ.groupby(["metric", "layer", "step"], dropna=False).value.mean().reset_index()
         for i, p in enumerate(ph.phases, 1):
-            inside = circ[(circ.step >= tail_start(p.start, p.end)) & (circ.step <= p.end)]
+            inside = circ[(circ.step >= p.start) & (circ.step <= p.end)]
+            if inside.empty:
+                mid = np.sqrt(max(p.start, 1) * max(p.end, 1))
+                nearest = circ.step.iloc[int(np.argmin(np.abs(np.log(circ.step.clip(lower=1)) - np.log(mid))))]
+                inside = circ[circ.step == nearest]
             row = {"run": run, "seed": seed, "phase": i, "start": p.start, "end": p.end, "acc": p.acc}
             for (m, layer), g in inside.groupby(["metric", "layer"], dropna=False):
                 name = m if pd.isna(layer) else f"{m}_L{int(layer)}"
