@@ -26,8 +26,9 @@ a **plateau is where the curve flattens between two rises**. Steps:
    cells around the minimum whose slope is below halfway to the rise, up to the nearest peak
    of the slope that is itself steep enough to be a rise; its level is the median accuracy
    of the evaluations in that span.
-4. Two plateaus whose levels differ by less than `min_jump` (0.05) are one (the flatter
-   minimum is kept): a boundary must raise the accuracy. Plateaus below `floor` are the time
+4. Two plateaus whose levels differ by less than `min_jump` (0.05), or whose spans overlap,
+   are one: it spans both, with the level of the flatter minimum (a boundary must raise the
+   accuracy). Plateaus below `floor` are the time
    before learning, not phases: `Run.phases` sets the floor to half the Bayes-ideal accuracy
    of a model that ignores the context (the level NCC can reach), so the slow rise from
    chance (1/L) while the model learns which labels a class can take is not a phase.
