@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Train (or find in the run store) every run the book uses, in parallel worker processes.
 
-The notebooks would train missing runs one after another; this does the same work on all
-cores first, so that `make book` from an empty run store takes about half the time on two
-cores. Each worker trains whole runs (3 seeds together) with one thread.
+The book's runs: the main run (the preset, 3 seeds together) and the reproduction-notes
+variants (`icmeta.train.variant_configs`). The notebooks would train missing runs one after
+another; this does the same work on all cores first. Each worker trains whole runs with one
+thread; runs go to the least-loaded worker, heaviest first (cost ~ steps x sequence length^2).
+A run another process is already training is waited for, not trained twice (the store's lock).
 
 Usage: python scripts/train_book_runs.py [--preset fast] [--seeds 0 1 2] [--device cpu] [--workers 2]
 """
@@ -18,19 +20,24 @@ import time
 
 
 def runs(preset_name: str, seeds: list[int], device: str):
-    from icmeta.config import VARIANTS, preset
+    from icmeta.config import preset
+    from icmeta.train import variant_configs
 
-    # heaviest first (N = 8 has twice the sequence length), so the workers finish together
-    order = sorted(VARIANTS, key=lambda name: -VARIANTS[name].get("N", 0))
-    return [(name, [preset(preset_name, seed=s, device=device, **VARIANTS[name]) for s in seeds]) for name in order]
+    todo = [("main", [preset(preset_name, seed=s, device=device) for s in seeds])]
+    todo += list(variant_configs(preset_name, seeds, device).items())
+    return sorted(todo, key=lambda item: -cost(item[1]))
+
+
+def cost(cfgs) -> float:
+    return cfgs[0].train.steps * cfgs[0].task.seq_len ** 2
 
 
 def assign(todo, workers: int) -> list[list]:
-    """Greedy split by estimated cost (sequence length squared): heaviest run to the least-loaded worker."""
+    """Greedy split by estimated cost: heaviest run to the least-loaded worker."""
     load, out = [0.0] * workers, [[] for _ in range(workers)]
     for name, cfgs in todo:
         w = load.index(min(load))
-        load[w] += cfgs[0].task.seq_len ** 2
+        load[w] += cost(cfgs)
         out[w].append((name, cfgs))
     return out
 

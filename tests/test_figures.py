@@ -3,31 +3,46 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
+import numpy as np  # noqa: E402
 
-from icmeta import figures, tables  # noqa: E402
+from icmeta import cli, figures, tables  # noqa: E402
 from icmeta.config import preset  # noqa: E402
 from icmeta.explorer import explorer_html  # noqa: E402
 from icmeta.train import load_or_train  # noqa: E402
 
 
-def test_every_figure_and_table_draws_from_a_run(tiny, tmp_path):
+def test_figures_draw_what_the_run_measured(tiny, tmp_path):
     run = load_or_train([tiny(0, steps=120), tiny(1, steps=120)], root=tmp_path, progress=False)
-    for f in (figures.fig2, figures.fig3, figures.fig4, figures.main_result):
-        fig = f(run)
-        assert fig.axes
-        plt.close(fig)
+    ax = figures.accuracy_curves(run, ceilings=False)
+    acc = run.metrics[run.metrics.metric == "acc"]
+    for line, seed in zip(ax.get_lines(), (0, 1)):
+        want = acc[acc.seed == seed].sort_values("step").value.to_numpy()
+        assert np.array_equal(line.get_ydata(), want)
+    plt.close("all")
+    fig = figures.fig4(run)
+    # every panel: one line per layer and seed
+    assert [len(a.get_lines()) for a in fig.axes] == [4, 4, 4]
+    plt.close(fig)
+    fig = figures.fig2(run, phase_steps=[10, 60, 120])
+    maps = [a for a in fig.axes if a.images]
+    assert len(maps) == 2 * 3  # layers x chosen steps
+    plt.close(fig)
+    for f in (figures.fig3, figures.main_result):
+        plt.close(f(run))
     plt.close(figures.fig1(run.config))
     frames = figures.explorer_frames(run, per_decade=4)
     assert {f["seed"] for f in frames} == {0, 1} and all(f["image_png"][:4] == b"\x89PNG" for f in frames)
     assert "icm-frame" in explorer_html(frames, seeds=[0, 1])
     t3 = tables.table3(preset("paper"))
     assert t3.set_index("name").loc["lr", "value"] == 0.01 and t3.set_index("name").loc["steps", "value"] == 400_000
-    pt = run.phases()
-    assert {"seed", "phase", "start", "end", "acc"} <= set(pt.columns)
 
 
-def test_unknown_figure_is_a_one_line_error():
-    p = subprocess.run([sys.executable, "-m", "icmeta", "figure", "fig99"], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 2 and "'figure'" in p.stderr and "fig2" in p.stderr and "Traceback" not in p.stderr
+def test_figure_command_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    assert cli.main(["figure", "fig99", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "'figure'" in err and "fig2" in err and len(err.strip().splitlines()) == 1
+    monkeypatch.setenv("ICMETA_RUNS", str(tmp_path / "empty"))
+    assert cli.main(["figure", "fig2", "--out", str(tmp_path)]) == 2  # nothing stored: nothing trained
+    err = capsys.readouterr().err
+    assert "not stored" in err and "python -m icmeta train --preset fast" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "empty").exists()

@@ -1,4 +1,7 @@
+import pytest
 import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from icmeta.config import ModelConfig, TaskConfig
 from icmeta.model import Transformers, flops_per_step, hook_name, phase_masks
@@ -58,6 +61,26 @@ def test_members_are_initialised_independently():
     assert torch.equal(m1.blocks[0].W_QKV[2], m2.blocks[0].W_QKV[0])
 
 
-def test_flops_are_positive_and_scale_with_batch():
-    f = flops_per_step(TaskConfig(), ModelConfig(), 128)
-    assert f == 2 * flops_per_step(TaskConfig(), ModelConfig(), 64) and f > 1e8
+@pytest.mark.parametrize("model, task", [
+    (ModelConfig(), TaskConfig()),
+    (ModelConfig(arch="standard", attn_scale="sqrt"), TaskConfig()),
+    (ModelConfig(arch="standard"), TaskConfig(labels="fixed")),
+    (ModelConfig(w_o=False, classifier_hidden=2), TaskConfig(labels="fixed", positions="offset")),
+    (ModelConfig(layers=4, heads=4), TaskConfig(N=8)),
+])
+def test_flops_per_step_match_torch_flop_counter(model, task):
+    m, b = setup(model, task, E=1)
+    with FlopCounterMode(display=False) as counter:
+        logits, _ = m(b, query_only=True)
+        F.cross_entropy(logits[0], b.target[0]).backward()
+    assert counter.get_total_flops() == flops_per_step(task, model, 32)
+
+
+def test_attention_scale_is_a_field():
+    m, b = setup(ModelConfig())
+    ms, _ = setup(ModelConfig(attn_scale="sqrt"))
+    p = m(b, return_patterns=True)[1][hook_name(0)]
+    ps = ms(b, return_patterns=True)[1][hook_name(0)]
+    # same weights; scaling the logits by 1/sqrt(128) flattens every row's softmax
+    assert not torch.allclose(p, ps)
+    assert (ps.amax(-1) <= p.amax(-1) + 1e-6).all()

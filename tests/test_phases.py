@@ -91,3 +91,71 @@ def test_plateaus_are_named_by_the_nearest_ceiling():
     c = {"ignore": 0.36, "labels": 0.8, "pairs": 1.0}
     assert [nearest_strategy(a, c) for a in (0.1, 0.3, 0.42, 0.7, 0.83, 0.93, 0.99)] == [
         "pre", "NCC", "NCC", "SCC", "SCC", "FCC", "FCC"]
+
+
+def test_merged_plateaus_span_both_with_the_median_level():
+    steps = np.arange(0, 40001, 10)
+    x = np.log10(np.maximum(steps, 1))
+    # plateaus at 0.36 (10^2.6-10^3) and ~0.5 (10^3.1-10^3.45, drifting up), then SCC and FCC rises
+    acc = sigmoid_curve(steps, [(2.5, 0.05, 0.33), (3.0, 0.03, 0.12), (3.6, 0.05, 0.35), (4.2, 0.05, 0.2)])
+    acc = acc + 0.08 * np.clip(x - 3.1, 0, 0.35)
+    apart = detect(steps, acc, floor=0.15)
+    assert len(apart.phases) == 4
+    one = detect(steps, acc, floor=0.15, min_jump=0.15)  # the first two are now closer than min_jump
+    assert len(one.phases) == 3
+    p = one.phases[0]
+    assert p.start == apart.phases[0].start and p.end == apart.phases[1].end  # spans both
+    inside = (steps >= p.start) & (steps <= p.end)
+    assert p.acc == np.median(acc[inside])
+
+
+def test_slope_uses_the_real_log_spacing_of_sparse_evaluations():
+    steps = np.arange(0, 20001, 100)  # Δt = 100: below ~1,700 steps most grid cells are empty
+    acc = 0.36 + 0.3 * np.log10(np.maximum(steps, 100) / 100)  # 0.3 per decade = 0.0075 per cell
+    ph = detect(steps, acc)
+    inner = (ph.grid > 150) & (ph.grid < 15000)
+    assert np.allclose(ph.slope[inner], 0.3 / PER_DECADE, rtol=0.1), ph.slope[inner]
+
+
+def test_end_tolerance_is_its_own_parameter():
+    steps = np.arange(0, 20001, 10)
+    acc = sigmoid_curve(steps, [(3.0, 0.05, 0.33), (3.6, 0.05, 0.4)])
+    acc = acc + 0.06 * np.clip(np.log10(np.maximum(steps, 1)) - 3.9, 0, None) / 0.4  # a slow final gain
+    last = lambda **kw: detect(steps, acc, floor=0.15, **kw).phases[-1].acc
+    assert last(end_tolerance=0.1) > 0.7  # the run ends on the SCC plateau
+    assert last(end_tolerance=0.01) < 0.45  # it does not: the last stretch still climbs
+
+
+def _metrics_table(steps, acc, member="main", seed=0):
+    import pandas as pd
+
+    rows = [(member, seed, int(s), m, None, None, float(a)) for s, a in zip(steps, acc) for m in ("acc", "rla")]
+    return pd.DataFrame(rows, columns=["member", "seed", "step", "metric", "layer", "head", "value"])
+
+
+def test_phase_table_uses_one_window_and_handles_no_plateau():
+    from icmeta.phases import phase_table
+
+    steps, acc = staircase(noise=0.01)
+    table = phase_table(_metrics_table(steps, acc), floors={("main", 0): 0.2})
+    assert len(table) == 3 and np.allclose(table.rla, table.acc)  # same window for level and metrics
+    flat = np.linspace(0.03, 0.04, len(steps))  # never leaves chance: no plateau above the floor
+    empty = phase_table(_metrics_table(steps, flat), floors={("main", 0): 0.2})
+    assert len(empty) == 0 and {"member", "seed", "phase", "acc"} <= set(empty.columns)
+
+
+def test_run_phases_names_plateaus_by_each_members_ceilings(tmp_path):
+    import json
+
+    from icmeta.config import preset
+    from icmeta.store import Run
+
+    steps, acc = staircase(noise=0.01)
+    m = _metrics_table(steps, acc)
+    ceil = [{"label": "main", "seed": 0, "ignore": 0.37, "labels": 0.75, "pairs": 1.0}]
+    (tmp_path / "ceilings.json").write_text(json.dumps(ceil))
+    run = Run(tmp_path, [preset("fast")], ["main"], {}, m)
+    assert run.phases().circuit.tolist() == ["NCC", "SCC", "FCC"]
+    ceil[0]["labels"] = 0.4  # a draw whose labels-only ceiling is low: 0.73 is nearer full pairs
+    (tmp_path / "ceilings.json").write_text(json.dumps(ceil))
+    assert run.phases().circuit.tolist() == ["NCC", "FCC", "FCC"]

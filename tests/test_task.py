@@ -66,13 +66,33 @@ def test_burstiness_puts_B_copies_of_the_query_class():
     assert abs(frac - 0.25) < 0.02
 
 
-def test_random_labels_keep_the_multiset_and_the_target():
+def test_random_labels_keep_the_multiset_and_move_every_label_it_can():
     s, _ = sampler_for(TaskConfig())
-    b = s.sample(1000, gens(1))
-    r = s.random_labels(b, [torch.Generator().manual_seed(5)])
+    b = s.sample(4000, gens(1))
+    r, unbroken = s.random_labels(b, [torch.Generator().manual_seed(5)])
     assert torch.equal(r.labels.sort(-1).values, b.labels.sort(-1).values)
     assert torch.equal(r.target, b.target) and torch.equal(r.items, b.items)
-    assert (r.labels != b.labels).any()
+    kept = r.labels == b.labels
+    assert torch.equal(kept.any(-1), unbroken)
+    # a full derangement of the pairing exists unless one label fills more than half the context
+    counts = (b.labels[..., :, None] == b.labels[..., None, :]).sum(-1).amax(-1)
+    possible = counts <= b.labels.shape[-1] // 2
+    assert not unbroken[possible].any() and unbroken[~possible].all()
+    assert 0 < unbroken.double().mean() < 0.01  # L = 32, N = 4: a label twice in 2 slots... rarely
+    # with one label thrice among four, the best permutation leaves exactly one in place
+    assert (kept[~possible].sum(-1) == counts[~possible] * 2 - 4).all()
+
+
+def test_random_labels_are_uniform_over_derangements():
+    s, _ = sampler_for(TaskConfig(K=64, L=64, task_maps="disjoint"))
+    b = s.sample(1, gens(1))
+    b = b.select(torch.zeros(20000, dtype=torch.long))  # one sequence (distinct labels), many draws
+    r, unbroken = s.random_labels(b, [torch.Generator().manual_seed(5)])
+    assert not unbroken.any()
+    perms = {tuple(x) for x in r.labels[0].tolist()}
+    assert len(perms) == 9  # the 9 derangements of 4 distinct labels
+    freq = torch.unique(r.labels[0], dim=0, return_counts=True)[1].double() / 20000
+    assert (freq - 1 / 9).abs().max() < 0.015
 
 
 def test_scc_theory_setting_excludes_the_answer_from_the_context():
@@ -125,8 +145,8 @@ def test_ensemble_member_sees_the_data_it_would_see_alone():
     y = alone.sample(64, gens(1, seed=11))
     for k in ("tokens", "labels", "target", "classes", "tasks"):
         assert torch.equal(getattr(x, k)[1], getattr(y, k)[0]), k
-    rx = ens.random_labels(x, gens(2, seed=20))
-    ry = alone.random_labels(y, gens(1, seed=21))
+    rx, _ = ens.random_labels(x, gens(2, seed=20))
+    ry, _ = alone.random_labels(y, gens(1, seed=21))
     assert torch.equal(rx.labels[1], ry.labels[0]) and torch.equal(rx.tokens[1], ry.tokens[0])
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from icmeta.train import load_or_train, log_schedule, run_name
+from icmeta.cli import build_configs, main as cli_main
+from icmeta.config import ConfigError
+from icmeta.train import load_or_train, log_schedule
 
 TINY = ["--set", "steps=150", "--set", "batch_size=16", "--set", "eval_size=64", "--set", "K=16", "--set", "L=8"]
 
@@ -21,12 +23,14 @@ def values(run, seed):
 def test_ensemble_equals_separate_runs(tiny, tmp_path):
     together = load_or_train([tiny(0), tiny(1, T=2, eps=0.3), tiny(2)], root=tmp_path, progress=False)
     alone = load_or_train(tiny(1, T=2, eps=0.3), root=tmp_path, progress=False)
-    a = together.metrics[together.metrics.seed == 1].drop(columns="run")
-    b = alone.metrics.drop(columns="run")
+    a = together.metrics[together.metrics.seed == 1].drop(columns="member")
+    b = alone.metrics.drop(columns="member")
     a = a.sort_values(["step", "metric", "layer", "head"]).reset_index(drop=True)
     b = b.sort_values(["step", "metric", "layer", "head"]).reset_index(drop=True)
     assert a[["step", "metric"]].equals(b[["step", "metric"]])
     assert (a.value - b.value).abs().max() < 1e-5
+    pa, pb = together.patterns("T=2,eps=0.3", 1), alone.patterns()
+    assert (abs(pa["mean"] - pb["mean"]).max() < 1e-5) and (pa["steps"] == pb["steps"]).all()
     assert together.labels == ["T=3,eps=0.1", "T=2,eps=0.3", "T=3,eps=0.1"]
 
 
@@ -45,14 +49,14 @@ def test_same_seeds_give_identical_metrics_and_stored_runs_are_reused(tiny, tmp_
 
 def test_run_contents(tiny, tmp_path):
     run = load_or_train([tiny(0)], root=tmp_path, progress=False)
-    assert list(run.metrics.columns) == ["run", "seed", "step", "metric", "layer", "head", "value"]
+    assert list(run.metrics.columns) == ["member", "seed", "step", "metric", "layer", "head", "value"]
     names = set(run.metrics.metric)
     assert {"acc", "loss", "rla", "bigram", "label_attention", "chunk_example", "acc_task1", "chunk_example_pair4"} <= names
     info = run.info
-    assert info["status"] == "complete" and info["wall_time_s"] > 0 and info["members"][0]["seeds"]["init"] >= 0
+    assert info["status"] == "complete" and run.wall_time_s > 0 and info["members"][0]["seeds"]["init"] >= 0
     assert len(set(info["members"][0]["seeds"].values())) == 3
     assert run.checkpoint_steps()[0] == 0 and run.checkpoint_steps()[-1] == 60
-    assert run.patterns()["mean"].shape[1:] == (1, 2, 1, 9, 9)
+    assert run.patterns()["mean"].shape[1:] == (2, 1, 9, 9)
     assert set(run.ceilings()[0]) >= {"ignore", "labels", "pairs", "stderr"}
     assert run.load_models(60).blocks[0].W_QKV.shape == (1, 128, 384)
 
@@ -98,16 +102,6 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_torn_resume_file_is_not_trusted(tiny, tmp_path):
-    cfg = tiny(0)
-    d = tmp_path / run_name([cfg])
-    d.mkdir(parents=True)
-    (d / "resume.pt").write_bytes(b"not a checkpoint")
-    run = load_or_train(cfg, root=tmp_path, progress=False)
-    ref = load_or_train(cfg, root=tmp_path / "ref", progress=False)
-    pd.testing.assert_frame_equal(run.metrics, ref.metrics)
-
-
 @pytest.mark.parametrize(
     "sets, field",
     [
@@ -120,7 +114,14 @@ def test_torn_resume_file_is_not_trusted(tiny, tmp_path):
         (["nonsense=1"], "unknown key 'nonsense'"),
         (["lr=fast"], "'lr'"),
         (["steps=2.5"], "'steps'"),
+        (["steps=1e99"], "'steps'"),
+        (["eval_every=50000"], "'eval_every'"),
+        (["eps=1e300"], "'eps'"),
+        (["alpha=50"], "'alpha'"),
+        (["D=100000"], "'D'"),
+        (["T=5000", "K=65536"], "'T'"),
         (["optimizer=rmsprop"], "'optimizer'"),
+        (["attn_scale=half"], "'attn_scale'"),
         (["B=9"], "'B'"),
         (["eps"], "'--set'"),
         (["mask=scc", "layers=1"], "'mask'"),
@@ -132,18 +133,33 @@ def test_torn_resume_file_is_not_trusted(tiny, tmp_path):
         (["eval_size=1000000", "N=32"], "'eval_size'"),
     ],
 )
-def test_validation_errors_are_one_line_exit_2_and_write_nothing(sets, field, tmp_path):
-    args = [a for s in sets for a in ("--set", s)]
-    p = _cli([*args, "--out", str(tmp_path / "store")], os.environ)
+def test_validation_names_the_field_in_one_line(sets, field):
+    with pytest.raises(ConfigError) as e:
+        build_configs("fast", [0], sets)
+    msg = str(e.value)
+    assert field in msg and "allowed" in msg and "\n" not in msg
+
+
+def test_cli_validation_error_is_one_line_exit_2_and_writes_nothing(tmp_path):
+    p = _cli(["--set", "steps=1e99", "--out", str(tmp_path / "store")], os.environ)
     out, err = p.communicate(timeout=60)
-    assert p.returncode == 2
-    assert len(err.strip().splitlines()) == 1 and field in err and "allowed" in err, err
-    assert "Traceback" not in err and out == ""
+    assert p.returncode == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "'steps'" in err and "allowed" in err and "Traceback" not in err
     assert not (tmp_path / "store").exists()
 
 
-def test_bad_preset_and_seed(tmp_path):
+def test_bad_preset_and_seed(tmp_path, capsys):
     for args, field in ((["--preset", "huge"], "'preset'"), (["--seeds", "-3"], "'seed'")):
-        p = _cli([*args, "--out", str(tmp_path)], os.environ)
-        _, err = p.communicate(timeout=60)
-        assert p.returncode == 2 and field in err and "Traceback" not in err
+        assert cli_main(["train", *args, "--out", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert field in err and len(err.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_run_cut_at_a_step_equals_a_shorter_run(tiny, tmp_path):
+    long = load_or_train(tiny(0, steps=120), root=tmp_path, progress=False)
+    short = load_or_train(tiny(0, steps=50), root=tmp_path, progress=False)  # 50: a full-metrics step
+    cut = long.until(50)
+    pd.testing.assert_frame_equal(cut.metrics, short.metrics)
+    assert cut.last_step == 50 and cut.patterns()["steps"].max() <= 50
+    assert set(cut.patterns()["steps"]) <= set(short.patterns()["steps"])

@@ -76,7 +76,7 @@ def bench_training(device: torch.device, E: int, repeats: int, inner: int) -> fl
     from .train import Trainer
 
     cfgs = [preset("paper", seed=s, device=device.type, eval_size=64) for s in range(E)]
-    tr = Trainer(cfgs, directory="/nonexistent-bench-run", progress=False)
+    tr = Trainer(cfgs, directory="/nonexistent-bench-run")
     sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
     t = _median_time(tr.train_step, repeats, inner, sync)
     return 1 / t
@@ -85,17 +85,16 @@ def bench_training(device: torch.device, E: int, repeats: int, inner: int) -> fl
 def fast_preset_times() -> list[str]:
     """Wall time of the stored `fast` run to reach each plateau (if it has been trained)."""
     from .config import PRESET_SEEDS
-    from .store import default_runs_root
-    from .train import is_complete, load_run, run_name
+    from .store import find_run
 
     cfgs = [preset("fast", seed=s) for s in PRESET_SEEDS["fast"]]
-    d = default_runs_root() / run_name(cfgs)
-    if not is_complete(d):
-        return [f"  no stored fast run at {d}; train it with: python -m icmeta train --preset fast"]
-    run = load_run(d)
-    per_step = run.info["wall_time_s"] / run.config.train.steps
-    lines = [f"  stored fast run {d.name}: {len(cfgs)} seeds together, {run.info['wall_time_s']:.0f} s wall "
-             f"({run.info['device']}, {run.info['threads']} thread(s))"]
+    run = find_run(cfgs)
+    if run is None:
+        return ["  no stored fast run; train it with: python -m icmeta train --preset fast"]
+    per_step = run.wall_time_s / run.config.train.steps
+    hw = run.info["segments"][-1]
+    lines = [f"  stored fast run {run.directory.name}: {len(cfgs)} seeds together, {run.wall_time_s:.0f} s wall "
+             f"({hw['device']}, {hw['threads']} thread(s))"]
     table = run.phases()
     for _, r in table.iterrows():
         lines.append(f"  seed {r.seed} phase {r.phase} ({r.circuit}): plateau from step {r.start:>6d} (~{r.start * per_step:6.1f} s), acc {r.acc:.3f}")

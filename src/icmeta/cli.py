@@ -1,7 +1,8 @@
-"""Command line: ``python -m icmeta {train,bench,figure,phases}``.
+"""Command line: ``python -m icmeta {train,bench,figure}``.
 
 User errors (bad values, unknown keys) print one line naming the field, the value and what
-is allowed, and exit with status 2 without writing anything.
+is allowed, and exit with status 2 without writing anything; so does a run store problem
+(a stored run that does not match what was asked, a missing or unreadable file).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .config import PRESET_SEEDS, PRESETS, ConfigError, apply_overrides, preset
+from .store import StoreError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bench", help="training throughput, FLOPs and the reference-loader ratio")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    f = sub.add_parser("figure", help="draw a paper figure from stored runs into figures/")
+    f = sub.add_parser("figure", help="draw a paper figure from stored runs into figures/ (trains nothing)")
     f.add_argument("name", help="figure name, e.g. fig2")
     f.add_argument("--preset", default="fast")
     f.add_argument("--seeds", type=int, nargs="+", default=None)
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             path = make_figure(args.name, preset_name=args.preset, seeds=args.seeds, out=Path(args.out))
             print(path)
             return 0
-    except ConfigError as e:
+    except (ConfigError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     return 0

@@ -23,17 +23,17 @@ METRIC_TITLES = {"bigram": "Bigram", "label_attention": "Label Attention", "chun
 LAYER_COLORS = {1: "tab:blue", 2: "tab:red", 3: "tab:green", 4: "tab:purple", 5: "tab:brown"}
 
 
-def series(metrics: pd.DataFrame, metric: str, run: str | None = None, seed: int | None = None,
+def series(metrics: pd.DataFrame, metric: str, member: str | None = None, seed: int | None = None,
            layer: int | None = None) -> pd.DataFrame:
     """Rows of one metric (head-averaged), optionally one member/seed/layer, sorted by step."""
     df = metrics[metrics.metric == metric]
-    if run is not None:
-        df = df[df.run == run]
+    if member is not None:
+        df = df[df.member == member]
     if seed is not None:
         df = df[df.seed == seed]
     if layer is not None:
         df = df[df.layer == layer]
-    keys = ["run", "seed", "step"] + (["layer"] if df.layer.notna().any() else [])
+    keys = ["member", "seed", "step"] + (["layer"] if df.layer.notna().any() else [])
     return df.groupby(keys, dropna=False).value.mean().reset_index().sort_values("step")
 
 
@@ -42,20 +42,20 @@ def shade_phases(ax, ph: P.Phases, alpha: float = 0.8) -> None:
         ax.axvspan(max(p.start, 1), p.end, color=PHASE_COLORS[i % len(PHASE_COLORS)], alpha=alpha, lw=0, zorder=0)
 
 
-def _detect(metrics: pd.DataFrame, run: str, seed: int, floors: dict | None = None) -> P.Phases:
-    acc = series(metrics, "acc", run, seed)
-    return P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=(floors or {}).get((run, seed)))
+def _detect(metrics: pd.DataFrame, member: str, seed: int, floors: dict | None = None) -> P.Phases:
+    acc = series(metrics, "acc", member, seed)
+    return P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=(floors or {}).get((member, seed)))
 
 
 
 def _members(metrics: pd.DataFrame) -> list[tuple[str, int]]:
-    return [tuple(x) for x in metrics[["run", "seed"]].drop_duplicates().itertuples(index=False)]
+    return [tuple(x) for x in metrics[["member", "seed"]].drop_duplicates().itertuples(index=False)]
 
 
 def accuracy_curves(run, ceilings: bool = True, member: str | None = None, ax=None, title: str = ""):
     """Accuracy over steps (log axis) for every seed, phases of the first seed shaded,
     with the Bayes-ideal ceilings of the three strategies as dotted lines."""
-    m = run.metrics if member is None else run.metrics[run.metrics.run == member]
+    m = run.metrics if member is None else run.metrics[run.metrics.member == member]
     members = _members(m)
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
     ph = _detect(m, *members[0], run.floors())
@@ -83,11 +83,11 @@ def fig2(run, phase_steps: list[int] | None = None):
     m = run.metrics
     r0, s0 = _members(m)[0]
     ph = _detect(m, r0, s0, run.floors())
-    pats = run.patterns()
+    pats = run.patterns(r0, s0)
     if phase_steps is None:
         phase_steps = [_mid_step(p, pats["steps"]) for p in ph.phases]
     n = max(1, len(phase_steps))
-    nl = pats["mean"].shape[2]
+    nl = pats["mean"].shape[1]
     fig = plt.figure(figsize=(4.2 + 2.0 * n, 1.9 * max(nl, 2) + 0.2), layout="constrained")
     gs = fig.add_gridspec(nl, 2 + n, width_ratios=[2.2, 0.05] + [1] * n)
     ax = fig.add_subplot(gs[:, 0])
@@ -100,13 +100,12 @@ def fig2(run, phase_steps: list[int] | None = None):
     ax.legend(fontsize=6, loc="upper left")
     S = pats["mean"].shape[-1]
     ticks = _tick_labels(S)
-    e0 = 0
     for j, step in enumerate(phase_steps):
         i = int(np.searchsorted(pats["steps"], step))
         i = min(i, len(pats["steps"]) - 1)
         for layer in range(nl):
             a = fig.add_subplot(gs[layer, 2 + j])
-            a.imshow(pats["mean"][i, e0, layer].mean(0), cmap="Blues", vmin=0, vmax=1)
+            a.imshow(pats["mean"][i, layer].mean(0), cmap="Blues", vmin=0, vmax=1)
             a.set_xticks(range(S), ticks, fontsize=5, rotation=90)
             a.set_yticks(range(S), ticks, fontsize=5)
             if layer == 0:
@@ -133,7 +132,7 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     """Fig. 3: accuracy and ΔAcc over steps with the detected plateaus and boundaries (one seed).
 
     The bottom panel shows ΔAcc between consecutive points of the 40-per-decade log-step grid
-    (faint purple), its smoothed slope that the detection reads (purple, see `icmeta.phases`)
+    (faint purple), the local linear slope that the detection reads (purple, see `icmeta.phases`)
     with the flatness limit of a plateau, the paper's threshold 0.025 for reference, and,
     faint grey, the paper's linear ΔAcc with Δt scaled as 1/lr, which at a high learning rate
     is dominated by SGD noise.
@@ -154,7 +153,7 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     a2.plot(acc.step.clip(lower=1), lin, color="tab:gray", lw=0.5, alpha=0.4, label=f"paper's ΔAcc, Δt = {dt} steps")
     a2.plot(np.maximum(ph.grid[:-1], 1), ph.delta_acc, color="tab:purple", lw=0.8, alpha=0.35,
             label="ΔAcc on the log grid")
-    a2.plot(np.maximum(ph.grid, 1), ph.slope, color="tab:purple", lw=1.6, label="smoothed (used)")
+    a2.plot(np.maximum(ph.grid, 1), ph.slope, color="tab:purple", lw=1.6, label="local linear slope (used)")
     a2.axhline(P.THRESHOLD, color="r", ls=":", lw=0.8, label=f"paper's threshold {P.THRESHOLD}")
     a2.axhline(P.FLAT, color="tab:green", ls="--", lw=0.8, label=f"plateau: at most {P.FLAT}")
     shade_phases(a2, ph)
@@ -173,7 +172,7 @@ def fig3(run, member: str | None = None, seed: int | None = None):
 def metric_panels(axes, run, member: str | None = None, title_prefix: str = "") -> None:
     """Bigram, Label Attention and Chunk Example per layer (layer 1 blue, layer 2 red) on three
     axes, every seed (the first dark), the phases of the first seed shaded."""
-    m = run.metrics if member is None else run.metrics[run.metrics.run == member]
+    m = run.metrics if member is None else run.metrics[run.metrics.member == member]
     members = _members(m)
     ph = _detect(m, *members[0], run.floors())
     for ax, (name, title) in zip(axes, METRIC_TITLES.items()):
@@ -181,7 +180,7 @@ def metric_panels(axes, run, member: str | None = None, title_prefix: str = "") 
         d = series(m, name)
         for layer, g in d.groupby("layer"):
             for i, (r, s) in enumerate(members):
-                gg = g[(g.run == r) & (g.seed == s)]
+                gg = g[(g.member == r) & (g.seed == s)]
                 ax.plot(gg.step.clip(lower=1), gg.value, color=LAYER_COLORS.get(int(layer), "k"),
                         alpha=1.0 if i == 0 else 0.35, lw=1.1, label=f"layer {int(layer)}" if i == 0 else None)
         ax.set_xscale("log")
@@ -213,14 +212,21 @@ FIGURE_NAMES = ("fig1", "fig2", "fig3", "fig4", "main")
 
 def make_figure(name: str, preset_name: str = "fast", seeds: list[int] | None = None, out: Path = Path("figures"),
                 root: Path | None = None) -> Path:
-    """Load (or train) the preset's run and save figure `name` as ``out/name.png``."""
+    """Draw figure `name` from the preset's stored run (nothing is trained) into ``out/name.png``.
+
+    Raises `icmeta.store.StoreError` (one line, with the command that trains it) when the run
+    is not stored."""
     from .config import PRESET_SEEDS, ConfigError, preset
-    from .train import load_or_train
+    from .store import StoreError, find_run
 
     if name not in FIGURE_NAMES:
         raise ConfigError("figure", name, ", ".join(FIGURE_NAMES))
     seeds = list(seeds) if seeds else list(PRESET_SEEDS.get(preset_name, (0,)))
-    run = load_or_train([preset(preset_name, seed=s) for s in seeds], root=root)
+    configs = [preset(preset_name, seed=s) for s in seeds]
+    run = find_run(configs, root)
+    if run is None:
+        raise StoreError(f"{name}: the {preset_name} run of seeds {' '.join(map(str, seeds))} is not stored; train it with "
+                         f"`python -m icmeta train --preset {preset_name} --seeds {' '.join(map(str, seeds))}`")
     fig = fig1(run.config) if name == "fig1" else globals()[name if name != "main" else "main_result"](run)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -308,21 +314,21 @@ def attention_png(patterns: np.ndarray, title: str = "", dpi: int = 72) -> bytes
 def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list[dict]:
     """Frames for `icmeta.explorer.explorer_html`: for each seed and snapshot step, the
     mean attention maps of every layer, the metric values and the current phase."""
-    pats = run.patterns()
     m = run.metrics
     keep = set()
-    steps = pats["steps"]
+    steps = run.patterns()["steps"]
     grid = np.unique(np.round(np.logspace(0, np.log10(max(steps.max(), 1)), int(per_decade * np.log10(max(steps.max(), 10))) + 1)))
     for g in grid:
         keep.add(int(steps[np.argmin(np.abs(steps - g))]))
     keep.update({int(steps[0]), int(steps[-1])})
     table = run.phases()
     frames = []
-    for e, ((r, s), lab) in enumerate(zip(_members(m), run.labels)):
+    for r, s in run.members:
         if member is not None and r != member:
             continue
-        ph = table[(table.run == r) & (table.seed == s)]
-        mm = m[(m.run == r) & (m.seed == s)]
+        pats = run.patterns(r, s)
+        ph = table[(table.member == r) & (table.seed == s)]
+        mm = m[(m.member == r) & (m.seed == s)]
         for i, step in enumerate(steps):
             if int(step) not in keep:
                 continue
@@ -335,7 +341,7 @@ def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list
                 phase = "before the first phase" if not len(ph) or step < ph.start.min() else "between phases"
             cap = (f"seed {s} · step {int(step)} · {phase} · acc {val('acc'):.3f} · RLA {val('rla'):.3f}\n"
                    + "\n".join(f"layer {l}: bigram {val('bigram', l):.2f}, label attention {val('label_attention', l):.2f}, "
-                               f"chunk example {val('chunk_example', l):.2f}" for l in range(1, pats['mean'].shape[2] + 1)))
+                               f"chunk example {val('chunk_example', l):.2f}" for l in range(1, pats['mean'].shape[1] + 1)))
             frames.append({"seed": int(s), "step": int(step), "caption": cap,
-                           "image_png": attention_png(pats["mean"][i, e].mean(1), dpi=90)})
+                           "image_png": attention_png(pats["mean"][i].mean(1), dpi=90)})
     return frames

@@ -135,7 +135,7 @@ class Transformers(nn.Module):
             if last:
                 q, bias = q[:, :, :, -1:], bias[-1:]
             scores = q @ k.transpose(-1, -2)
-            if standard:
+            if self.cfg.attn_scale == "sqrt":
                 scores = scores / math.sqrt(dh)
             pattern = torch.softmax(scores + bias, dim=-1)  # [E, b, H, Sq, S]
             if return_patterns:
@@ -158,9 +158,12 @@ class Transformers(nn.Module):
 
 
 def flops_per_step(task: TaskConfig, model: ModelConfig, batch_size: int) -> float:
-    """Matmul FLOPs of one training step of one model (forward + backward = 3x forward).
+    """Matmul FLOPs of one training step of one model, as `torch.utils.flop_counter` counts them.
 
-    Counts the query-only last layer used in training; elementwise work is ignored.
+    Forward with the query-only last layer used in training; the backward pass costs twice
+    each forward matmul (gradients of both operands), except the first layer's QKV product
+    when nothing before it needs a gradient (fixed label vectors, no LayerNorm in front):
+    then only its weight gradient is computed. Elementwise work is ignored.
     """
     S, d, L = task.seq_len, task.d_model, task.L
     f = 0.0
@@ -175,4 +178,7 @@ def flops_per_step(task: TaskConfig, model: ModelConfig, batch_size: int) -> flo
             f += 2 * sq * d * 4 * d * 2
     widths = [d] * (model.classifier_hidden + 1) + [L]
     f += sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
-    return 3 * f * batch_size
+    backward = 2 * f
+    if task.labels == "fixed" and model.arch != "standard":  # no gradient w.r.t. the tokens
+        backward -= 2 * S * d * 3 * d
+    return (f + backward) * batch_size

@@ -1,24 +1,67 @@
-"""Atomic file writes and run-directory naming.
+"""The run store: where trained runs live, how they are named, and how they are read back.
 
-Every file a later run trusts is written to a temporary name in the same folder, flushed
-to disk, then renamed over the target: a run killed at any moment leaves either the old
-file or the new one, never a torn one.
+A run (the members trained together in one loop, `icmeta.members`) lives in
+``<root>/run-<hash>/``:
+
+    config.json      status, results version, members (label, full config, seeds), and the
+                     provenance of every training segment (commit, dirty files, hardware,
+                     threads, wall time; a resumed run lists each segment)
+    metrics.parquet  long table: member, seed, step, metric, layer, head, value
+    patterns.npz     mean attention patterns (and one example sequence) at log-spaced
+                     steps, keyed by member: ``mean:<label>:<seed>``, ``example:<label>:<seed>``
+    ceilings.json    Bayes-ideal accuracies of the three strategies, per member
+    step_XXXXXXXX.pt model weights on a log-spaced schedule (not committed)
+    resume.pt        the training state while a run is in progress (`icmeta.train.checkpoint`)
+
+The hash covers **every field** of every member's config and `RESULTS_VERSION`, so a
+changed default or a changed meaning gives a new name. A stored run is returned only when
+its recorded configs equal the requested ones field by field and its results version is this
+code's; anything else is refused with one line (`StoreError`), never returned. Two processes
+that ask for the same run take a lock in its folder: one trains, the other waits and loads.
+
+This module reads runs; it never trains (figures and tables import it, not the trainer).
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
 import os
+import platform
 import subprocess
+import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
+import numpy as np
+import pandas as pd
 import torch
+
+from . import phases
+from .config import Config, config_hash, differences
+from .members import member_labels
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+# Bumped whenever the data stream, the model or the meaning of a stored metric changes, so
+# that results made under another meaning are never returned under the same name.
+#   1  the first store (hash of the fields that differ from the defaults; column `run`)
+#   2  every field hashed; RLA deals the labels so that no item keeps its label (was a
+#      uniform permutation); column `member`; patterns keyed by member; `attn_scale` field
+RESULTS_VERSION = 2
+
+METRIC_COLUMNS = ["member", "seed", "step", "metric", "layer", "head", "value"]
+
+
+class StoreError(Exception):
+    """A run store problem, told in one line: what is wrong, with which file, and what to do."""
+
+
+# ------------------------------------------------------------------------------- files
 
 def default_runs_root() -> Path:
     """`$ICMETA_RUNS`, else `runs/` in the project checkout, else `./runs`."""
@@ -31,6 +74,8 @@ def default_runs_root() -> Path:
 
 
 def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Write to a temporary name in the same folder, flush to disk, rename over `path`:
+    a process killed at any moment leaves the old file or the new one, never a torn one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -55,17 +100,292 @@ def write_torch(path: Path, obj: Any) -> None:
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def git_commit() -> str | None:
+def write_metrics(path: Path, df: pd.DataFrame) -> None:
+    atomic_write(path, lambda f: df.to_parquet(f, index=False))
+
+
+def write_patterns(path: Path, steps: np.ndarray, patterns: dict[tuple[str, int], dict[str, np.ndarray]]) -> None:
+    """patterns.npz: ``steps`` and, per member (label, seed), ``mean:<label>:<seed>`` and
+    ``example:<label>:<seed>`` of shape [n_steps, layers, heads, S, S]."""
+    arrays = {"steps": np.asarray(steps)}
+    for (label, seed), d in patterns.items():
+        for kind in ("mean", "example"):
+            arrays[f"{kind}:{label}:{seed}"] = np.asarray(d[kind], dtype=np.float32)
+    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+
+
+# -------------------------------------------------------------------------- provenance
+
+def git_state() -> dict[str, Any]:
+    """The commit this process runs and the files that differ from it (outside `runs/`).
+
+    ``dirty`` lists modified, staged and untracked (not ignored) paths anywhere in the
+    checkout except the run store itself; an empty list is a clean tree.
+    """
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, timeout=10)
+
     try:
-        out = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-        if out.returncode != 0:
-            return None
-        dirty = subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no", "src"],
-            capture_output=True, text=True, timeout=5,
-        ).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return {"commit": None, "dirty": None}
+        status = git("status", "--porcelain", "--", ".", ":(exclude)runs")
+        dirty = [line[3:] for line in status.stdout.splitlines() if line.strip()]
+        return {"commit": head.stdout.strip(), "dirty": dirty}
     except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def hardware(device: torch.device) -> dict[str, Any]:
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
+        else platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "torch": str(torch.__version__),
+        "python": platform.python_version(),
+        "host": platform.node(),
+    }
+
+
+# ------------------------------------------------------------------------------ naming
+
+def run_name(configs: Sequence[Config]) -> str:
+    """``run-<hash>`` of every field of every member (in order) and `RESULTS_VERSION`."""
+    return f"run-{config_hash(list(configs), RESULTS_VERSION)}"
+
+
+@contextlib.contextmanager
+def run_lock(directory: Path) -> Iterator[None]:
+    """Hold the run's lock (``.lock`` in its folder) while training it.
+
+    A second process asking for the same run waits here until the first is done (or has
+    died: the lock goes with its process), then looks again and loads what it finds.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"{directory.name}: another process is training this run; waiting for it", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# ---------------------------------------------------------------------------- the run
+
+@dataclass
+class Run:
+    """A finished run read from the store.
+
+    Attributes:
+        directory: its folder.
+        configs: one `Config` per member, in training order.
+        labels: each member's label (see `icmeta.members.member_labels`).
+        info: the parsed ``config.json``.
+        metrics: long table (`METRIC_COLUMNS`).
+    """
+
+    directory: Path
+    configs: list[Config]
+    labels: list[str]
+    info: dict
+    metrics: pd.DataFrame
+
+    @property
+    def config(self) -> Config:
+        return self.configs[0]
+
+    @property
+    def members(self) -> list[tuple[str, int]]:
+        """(label, seed) of every member, in training order."""
+        return [(l, c.seed) for l, c in zip(self.labels, self.configs)]
+
+    @property
+    def last_step(self) -> int:
+        return int(self.metrics.step.max())
+
+    def until(self, step: int) -> "Run":
+        """The same run seen up to `step` (metrics and patterns), e.g. to compare it with
+        shorter runs: training is the same up to there, whatever the run's length, and when
+        `step` is a multiple of the metrics interval the metrics equal those of a run of
+        `step` steps (the attention snapshots are those of this run's schedule)."""
+        if step > self.last_step:
+            raise StoreError(f"{self.directory.name}: ends at step {self.last_step}, cannot be cut at {step}")
+        cut = Run(self.directory, self.configs, self.labels, {**self.info, "until": step},
+                  self.metrics[self.metrics.step <= step].reset_index(drop=True))
+        cut._until = step
+        return cut
+
+    @property
+    def wall_time_s(self) -> float:
+        """Training wall time, all segments together."""
+        return float(sum(s["wall_time_s"] for s in self.info["segments"]))
+
+    def patterns(self, member: str | None = None, seed: int | None = None) -> dict[str, np.ndarray]:
+        """One member's attention snapshots (the first member by default): ``steps`` [n];
+        ``mean`` and ``example`` [n, layers, heads, S, S] (mean over the evaluation set; its
+        first sequence)."""
+        label, seed = self._member(member, seed)
+        with _open_npz(self.directory / "patterns.npz") as z:
+            key = f"{label}:{seed}"
+            if f"mean:{key}" not in z.files:
+                raise StoreError(f"{self.directory / 'patterns.npz'}: no patterns for member {label!r} seed {seed}")
+            keep = z["steps"] <= getattr(self, "_until", np.inf)
+            return {"steps": z["steps"][keep], "mean": z[f"mean:{key}"][keep], "example": z[f"example:{key}"][keep]}
+
+    def _member(self, member: str | None, seed: int | None) -> tuple[str, int]:
+        cands = [(l, s) for l, s in self.members if (member is None or l == member) and (seed is None or s == seed)]
+        if not cands:
+            raise StoreError(f"{self.directory.name}: no member {member!r} with seed {seed} "
+                             f"(members: {', '.join(f'{l} seed {s}' for l, s in self.members)})")
+        return cands[0]
+
+    def ceilings(self) -> list[dict]:
+        return _read_json(self.directory / "ceilings.json", "recompute it with icmeta.store.write_ceilings")
+
+    def checkpoint_steps(self) -> list[int]:
+        return sorted(int(p.stem.split("_")[1]) for p in self.directory.glob("step_*.pt"))
+
+    def load_models(self, step: int | None = None):
+        """The members' weights (`icmeta.model.Transformers`) at a checkpointed step (the last
+        by default). Loaded with ``weights_only=True``: a checkpoint never runs code."""
+        from .model import Transformers
+
+        steps = self.checkpoint_steps()
+        if not steps or (step is not None and step not in steps):
+            raise StoreError(
+                f"no checkpoint {'at step ' + str(step) + ' ' if step is not None else ''}in {self.directory} "
+                f"(available: {steps or 'none; committed runs keep results only, retrain to get weights'})")
+        step = steps[-1] if step is None else step
+        f = self.directory / f"step_{step:08d}.pt"
+        try:
+            state = torch.load(f, map_location="cpu", weights_only=True)
+            model = Transformers(self.config.task, self.config.model, [torch.Generator() for _ in self.configs])
+            model.load_state_dict(state["model"])
+        except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is told in one line
+            raise StoreError(f"{f}: not a readable checkpoint of this run ({type(e).__name__}); "
+                             "delete it, or the run folder to retrain") from None
+        return model
+
+    def phases(self, **kwargs) -> pd.DataFrame:
+        """Table 1 from measurements (`icmeta.phases.phase_table`), with the ``circuit`` each
+        plateau stands for (the nearest Bayes ceiling of that member's data draw)."""
+        table = phases.phase_table(self.metrics, floors=self.floors(), **kwargs)
+        if len(table):
+            ceil = {(c["label"], c["seed"]): c for c in self.ceilings()}
+            table["circuit"] = [phases.nearest_strategy(r.acc, ceil[(r.member, r.seed)]) for r in table.itertuples()]
+        return table
+
+    def floors(self) -> dict[tuple[str, int], float]:
+        """Per member: the level below which a plateau is not a phase (`icmeta.phases.floor`)."""
+        return {(c["label"], c["seed"]): phases.floor(c) for c in self.ceilings()}
+
+
+def _read_json(path: Path, fix: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing; {fix}") from None
+    except (OSError, ValueError) as e:
+        raise StoreError(f"{path}: unreadable ({type(e).__name__}); {fix}") from None
+
+
+@contextlib.contextmanager
+def _open_npz(path: Path):
+    try:
+        z = np.load(path)
+    except FileNotFoundError:
+        raise StoreError(f"{path}: missing; delete the run folder to retrain it") from None
+    except Exception as e:  # noqa: BLE001
+        raise StoreError(f"{path}: unreadable ({type(e).__name__}); delete the run folder to retrain it") from None
+    with z:
+        yield z
+
+
+def is_complete(directory: Path) -> bool:
+    """The folder holds a finished run (status complete); says nothing about which."""
+    try:
+        return json.loads((Path(directory) / "config.json").read_text()).get("status") == "complete"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load_run(directory: Path | str) -> Run:
+    """Read a finished run; `StoreError` (one line) if a file is missing or unreadable, the run
+    is unfinished, or it was made under another results version."""
+    d = Path(directory)
+    retrain = "delete the folder to retrain it"
+    info = _read_json(d / "config.json", retrain)
+    if not isinstance(info, dict) or info.get("status") != "complete":
+        raise StoreError(f"{d}: not a finished run (status {info.get('status') if isinstance(info, dict) else None!r}); "
+                         "train it to the end, or delete the folder")
+    version = info.get("results_version", 1)
+    if version != RESULTS_VERSION:
+        raise StoreError(f"{d}: made under results version {version}, this code reads version {RESULTS_VERSION} "
+                         f"(see icmeta.store.RESULTS_VERSION); {retrain}")
+    try:
+        configs = [Config.from_dict(m["config"]) for m in info["members"]]
+        labels = [m["label"] for m in info["members"]]
+        info["segments"][0]["wall_time_s"]
+    except (KeyError, TypeError, IndexError) as e:
+        raise StoreError(f"{d / 'config.json'}: malformed ({type(e).__name__}: {e}); {retrain}") from None
+    try:
+        df = pd.read_parquet(d / "metrics.parquet")
+    except FileNotFoundError:
+        raise StoreError(f"{d / 'metrics.parquet'}: missing; {retrain}") from None
+    except Exception as e:  # noqa: BLE001 - pyarrow raises many kinds
+        raise StoreError(f"{d / 'metrics.parquet'}: unreadable ({type(e).__name__}); {retrain}") from None
+    if list(df.columns) != METRIC_COLUMNS:
+        raise StoreError(f"{d / 'metrics.parquet'}: columns {list(df.columns)}, expected {METRIC_COLUMNS}; {retrain}")
+    return Run(d, configs, labels, info, df)
+
+
+def check_stored(run: Run, configs: Sequence[Config]) -> None:
+    """Raise `StoreError` unless `run` was made with exactly `configs` (field by field)."""
+    where = run.directory / "config.json"
+    if len(run.configs) != len(configs):
+        raise StoreError(f"{where}: holds {len(run.configs)} members, {len(configs)} were asked for; "
+                         "the file was edited or belongs to another run: delete the folder to retrain")
+    for i, (stored, asked) in enumerate(zip(run.configs, configs)):
+        diff = differences(stored, asked)
+        if diff:
+            name, have, want = diff[0]
+            raise StoreError(f"{where}: member {i} was stored with {name}={have!r} but {name}={want!r} was asked for; "
+                             "the file was edited or belongs to another run: delete the folder to retrain")
+
+
+def find_run(configs: Sequence[Config], root: Path | str | None = None) -> Run | None:
+    """The stored run of exactly these configs, or None if it is not (completely) stored.
+
+    Raises `StoreError` when a finished run under that name does not match them."""
+    root = Path(root) if root is not None else default_runs_root()
+    d = root / run_name(configs)
+    if not is_complete(d):
         return None
+    run = load_run(d)
+    check_stored(run, configs)
+    return run
+
+
+def write_ceilings(directory: Path, configs: Sequence[Config]) -> list[dict]:
+    """Bayes-ideal accuracies of each member's data draw, written to ``ceilings.json``.
+
+    A pure function of the configs (the data seed fixes the draw, the evaluation seed + 7 the
+    Monte-Carlo sample), so it can be rerun on a stored run, e.g. after a fix in `bayes`.
+    """
+    from . import bayes
+    from .task import make_world
+
+    out = []
+    for label, c in zip(member_labels(configs), configs):
+        s = c.seeds()
+        world = make_world(c.task, torch.Generator().manual_seed(s["data"]))
+        out.append({"label": label, "seed": c.seed, **bayes.ideal_accuracies(c.task, world, seed=s["eval"] + 7)})
+    write_json(Path(directory) / "ceilings.json", out)
+    return out

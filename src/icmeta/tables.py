@@ -48,11 +48,11 @@ def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
     accuracy with its range), beside the paper's row.
 
     Args:
-        phase_table: `Run.phases()` (one row per run, seed, phase, with a `circuit` column).
+        phase_table: `Run.phases()` (one row per member, seed, phase, with a `circuit` column).
     """
     rows = []
     metrics = ["bigram", "label_attention", "chunk_example"]
-    last = phase_table.sort_values("phase").groupby(["run", "seed", "circuit"]).tail(1)
+    last = phase_table.sort_values("phase").groupby(["member", "seed", "circuit"]).tail(1)
     for i, name in enumerate(("NCC", "SCC", "FCC"), 1):
         g = last[last.circuit == name]
         row = {"phase": i, "circuit": CIRCUITS[i], "seeds with this plateau": f"{len(g)} ({', '.join(map(str, sorted(g.seed)))})"}
@@ -64,4 +64,27 @@ def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
                 row[f"layer {layer} (measured)"] = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in vals.items())
         row["paper: layer 1 / layer 2 / acc"] = " / ".join(PAPER_TABLE1[i])
         rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def circuits_at(metrics: pd.DataFrame, steps: list[int], window_decades: float = 0.05) -> pd.DataFrame:
+    """Accuracy and the circuit metrics of each layer (head-averaged) at chosen steps.
+
+    Each value is the median over the evaluations in the last `window_decades` of steps up to
+    the step (0.05 decade: 13.4k–15k for step 15k), so that single noisy evaluations do not
+    decide it. One row per member, seed and step; columns acc, rla and e.g. ``bigram_L1``.
+    """
+    names = ["acc", "rla", "bigram", "label_attention", "chunk_example"]
+    m = metrics[metrics.metric.isin(names)]
+    m = m.groupby(["member", "seed", "step", "metric", "layer"], dropna=False).value.mean().reset_index()
+    rows = []
+    for (member, seed), g in m.groupby(["member", "seed"], sort=True):
+        for step in steps:
+            inside = g[(g.step <= step) & (g.step >= step * 10 ** -window_decades)]
+            if inside.empty:
+                continue
+            row = {"member": member, "seed": seed, "step": step}
+            for (name, layer), gg in inside.groupby(["metric", "layer"], dropna=False):
+                row[name if pd.isna(layer) else f"{name}_L{int(layer)}"] = float(gg.value.median())
+            rows.append(row)
     return pd.DataFrame(rows)

@@ -1,0 +1,73 @@
+"""Measurement of E models on fixed evaluation sets, without side effects.
+
+`Evaluator` holds the evaluation batch and its random-label twin (both drawn once from the
+evaluation seed) and returns, for the models as they are now: accuracy, loss, per-sequence
+correctness, and with ``full=True`` random-label accuracy (RLA), the circuit metrics of every
+layer and head (Table 2), and the attention patterns. It changes nothing; what to keep is
+the loop's business (`icmeta.train.log`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .. import metrics as M
+from ..model import Transformers, hook_name
+from ..task import Batch
+
+CHUNK = 512  # sequences per evaluation forward pass (bounds memory, keeps caches warm)
+CIRCUIT_METRICS = ("bigram", "label_attention", "chunk_example")
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation measured; tensors have a leading members axis E."""
+
+    acc: torch.Tensor  # [E]
+    loss: torch.Tensor  # [E]
+    correct: torch.Tensor  # [E, b] 1.0 where the query was answered right
+    rla: torch.Tensor | None = None  # [E]
+    layers: list[dict[str, torch.Tensor]] = field(default_factory=list)  # per layer: name -> [E, H] (pairs [E, H, N])
+    patterns: torch.Tensor | None = None  # [E, b, layers, H, S, S]
+
+
+class Evaluator:
+    """Evaluate models on `batch` (and RLA on `rla_batch`, the same sequences with labels re-dealt)."""
+
+    def __init__(self, batch: Batch, rla_batch: Batch, N: int, layers: int):
+        self.batch, self.rla_batch, self.N, self.layers = batch, rla_batch, N, layers
+        self.size = batch.target.shape[1]
+
+    @torch.no_grad()
+    def __call__(self, model: Transformers, full: bool) -> Evaluation:
+        logits, caches = [], []
+        for i in range(0, self.size, CHUNK):
+            lg, cache = model(self.batch.select(slice(i, i + CHUNK)), query_only=not full, return_patterns=full)
+            logits.append(lg)
+            caches.append(cache)
+        logits = torch.cat(logits, 1)
+        target = self.batch.target
+        E = target.shape[0]
+        correct = (logits.argmax(-1) == target).double()
+        loss = F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").reshape(E, -1).mean(1)
+        out = Evaluation(acc=correct.mean(1), loss=loss, correct=correct)
+        if not full:
+            return out
+        rla = []
+        for i in range(0, self.size, CHUNK):
+            lg, _ = model(self.rla_batch.select(slice(i, i + CHUNK)), query_only=True)
+            rla.append(lg.argmax(-1) == self.rla_batch.target[:, i : i + CHUNK])
+        out.rla = torch.cat(rla, 1).double().mean(1)
+        pats = [torch.cat([c[hook_name(l)] for c in caches], 1) for l in range(self.layers)]
+        for p in pats:
+            out.layers.append({
+                "bigram": M.bigram(p, self.N),
+                "label_attention": M.label_attention(p, self.N),
+                "chunk_example": M.chunk_example(p, self.N),
+                "chunk_pairs": M.chunk_example_pairs(p, self.N),
+            })
+        out.patterns = torch.stack(pats, 2)
+        return out

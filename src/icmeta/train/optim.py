@@ -1,0 +1,60 @@
+"""Optimisers over stacked parameters: one update for E models, each with its own lr.
+
+Every parameter has a leading members axis [E, ...]; the learning rate is a [E] tensor
+broadcast over the rest, so members that differ in lr train in one loop. SGD is the paper's
+optimiser (§4); Adam (betas 0.9, 0.999, eps 1e-8, bias-corrected, as `torch.optim.Adam`) is
+kept for the learning-rate notes.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+
+
+class StackedOptimizer:
+    """SGD or Adam for the parameters of `model` (each with a leading members axis).
+
+    Args:
+        model: the module whose parameters are updated in place from their ``.grad``.
+        kind: "sgd" or "adam".
+        lr: [E] learning rates, one per member.
+    """
+
+    def __init__(self, model: nn.Module, kind: str, lr: torch.Tensor):
+        self.params = dict(model.named_parameters())
+        self.kind, self.lr = kind, lr
+        self.t = 0  # updates made
+        self.m: dict[str, torch.Tensor] = {}
+        self.v: dict[str, torch.Tensor] = {}
+
+    def _lr(self, p: torch.Tensor) -> torch.Tensor:
+        return self.lr.reshape(-1, *([1] * (p.dim() - 1)))
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """Update every parameter from its gradient, then clear the gradient."""
+        self.t += 1
+        for name, p in self.params.items():
+            g = p.grad
+            if self.kind == "sgd":
+                p.sub_(self._lr(p) * g)
+            else:
+                m = self.m.setdefault(name, torch.zeros_like(p))
+                v = self.v.setdefault(name, torch.zeros_like(p))
+                m.mul_(BETA1).add_(g, alpha=1 - BETA1)
+                v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
+                mhat = m / (1 - BETA1**self.t)
+                vhat = v / (1 - BETA2**self.t)
+                p.sub_(self._lr(p) * mhat / (vhat.sqrt() + ADAM_EPS))
+            p.grad = None
+
+    def state_dict(self) -> dict:
+        return {"t": self.t, "m": dict(self.m), "v": dict(self.v)}
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.t = int(state["t"])
+        self.m = {k: v.to(device) for k, v in state["m"].items()}
+        self.v = {k: v.to(device) for k, v in state["v"].items()}
