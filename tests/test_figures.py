@@ -46,3 +46,13 @@ def test_figure_command_errors_are_one_line(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "not stored" in err and "python -m icmeta train --preset fast" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "empty").exists()
+
+
+def test_figures_and_tables_do_not_import_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, icmeta.figures, icmeta.tables, icmeta.store, icmeta.explorer; "
+            "print(sorted(m for m in sys.modules if m.startswith('icmeta.train')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "[]", out

@@ -151,3 +151,15 @@ def test_provenance_of_each_segment(tiny, tmp_path):
         assert s["threads"] >= 1 and s["device"] == "cpu" and "commit" in s and "dirty" in s and s["wall_time_s"] > 0
     assert run.wall_time_s == pytest.approx(sum(s["wall_time_s"] for s in seg))
     assert 0 <= run.info["members"][0]["rla_unbroken_sequences"] < 0.2
+
+
+def test_state_that_loads_but_does_not_fit_restarts_from_scratch(tiny, tmp_path):
+    d = _interrupted(tiny(0), tmp_path, 40)
+    state = torch.load(d / "resume.pt", weights_only=True)
+    state["model"].pop(next(iter(state["model"])))  # the other weights would load, then fail
+    torch.save(state, d / "resume.pt")
+    (d / "resume.prev.pt").unlink()
+    run = load_or_train(tiny(0), root=tmp_path, progress=False)
+    ref = load_or_train(tiny(0), root=tmp_path / "ref", progress=False)
+    pd.testing.assert_frame_equal(run.metrics, ref.metrics)  # nothing half-restored survived
+    assert len(list(d.glob("resume.pt.bad-*"))) == 1

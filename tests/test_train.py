@@ -131,6 +131,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
         (["init_seed=18446744073709551616"], "'init_seed'"),
         (["data_seed=10", "eval_seed=11"], "'seeds'"),
         (["eval_size=1000000", "N=32"], "'eval_size'"),
+        (["batch_size=60000", "N=64", "K=128"], "'batch_size'"),
     ],
 )
 def test_validation_names_the_field_in_one_line(sets, field):

@@ -161,7 +161,6 @@ class Config:
         )
 
 
-
 MAX_SEED = 2**62  # generators take 64-bit seeds; +1 and +7 are added for the sub-streams
 MAX_STEPS = 10_000_000  # 25x the paper's 4x10^5
 MAX_CLASSES = 65_536  # K and L (the paper's largest K is 1024)
@@ -283,6 +282,11 @@ def validate(c: Config) -> Config:
         raise ConfigError("mask", m.mask, "'none' with arch='standard'")
     _check_float("lr", tr.lr, 0.0, 10.0, open_lo=True)
     _check_int("batch_size", tr.batch_size, 1, 1 << 16)
+    # one forward pass holds the batch's activations and attention scores: at most 2^28
+    # numbers each (1 GiB of float32) per model
+    if tr.batch_size * max(t.seq_len * t.d_model * (4 if m.arch == "standard" else 1), m.heads * t.seq_len**2) > 1 << 28:
+        raise ConfigError("batch_size", tr.batch_size, "batch_size * max((2N+1) * (P+D) [x4 with arch='standard'], "
+                          "heads * (2N+1)^2) <= 2^28 (activations of one step in memory)")
     if tr.eval_size * m.heads * t.seq_len**2 > 1 << 28:
         raise ConfigError("eval_size", tr.eval_size, f"eval_size * heads * (2N+1)^2 <= 2^28 (attention patterns kept in memory); "
                           f"at most {(1 << 28) // (m.heads * t.seq_len**2)} here")

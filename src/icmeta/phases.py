@@ -20,8 +20,10 @@ a **plateau is where the curve flattens between two rises**. Steps:
    fit: inside a densely evaluated curve, the Gaussian-smoothed curve and its derivative).
    It is computed on the real log spacing of the points: at small steps many cells hold no
    evaluation (at lr 0.01 with Δt = 100 there is one evaluation per 2–12 cells below 1,700
-   steps), and neighbouring points there are several cells apart. At the ends of the run
-   the fit is one-sided, so a run cut in the middle of a rise does not end on a plateau.
+   steps), and neighbouring points there are several cells apart; there the weights widen
+   to reach the `NEIGHBOURS` = 3rd nearest point, so that no slope rests on two noisy
+   evaluations. At the ends of the run the fit is one-sided, so a run cut in the middle of
+   a rise does not end on a plateau.
 3. A **plateau** is a local minimum of the slope that is flat (s ≤ `flat` = 0.015 per cell,
    0.6 per decade of steps) and clearly flatter than the rises around it: the steepest slope
    on each side, up to the next point flatter than this one, is at least `rise_ratio` = 1.5
@@ -62,6 +64,7 @@ RISE_RATIO = 1.5  # the rises on both sides at least this many times steeper
 MIN_RISE = 0.01  # and at least this steep, per grid cell (0.4 per decade)
 SMOOTH = 2.0  # Gaussian smoothing of the grid curve, in cells
 MIN_JUMP = 0.05  # neighbouring plateaus closer than this are one
+NEIGHBOURS = 3  # the local fit's width covers at least this many neighbours on sparse grids
 END_TOLERANCE = 0.05  # a run "ends (starts) on a plateau" if it gains less than this after (before) it
 FLOOR_FRACTION = 0.75  # below this fraction of the context-ignored ceiling: before learning, not a phase
 
@@ -141,7 +144,8 @@ def smoothed_slope(grid_acc: np.ndarray, x: np.ndarray | None = None, smooth: fl
         grid_acc: accuracy at the grid points.
         x: their positions in grid cells (log10(step) * per_decade); consecutive cells by
             default. Gaps (cells without an evaluation) count at their real width.
-        smooth: width of the Gaussian weights, in cells.
+        smooth: width of the Gaussian weights, in cells (at least the distance to the
+            `NEIGHBOURS`-th nearest point).
 
     At each point a straight line is fitted to the curve with Gaussian weights in x; its
     value and slope there are returned. Inside a densely evaluated curve this is the
@@ -152,7 +156,12 @@ def smoothed_slope(grid_acc: np.ndarray, x: np.ndarray | None = None, smooth: fl
     x = np.arange(len(v), dtype=float) if x is None else np.asarray(x, dtype=float)
     if len(v) < 2:
         return v.copy(), np.zeros_like(v)
-    w = np.exp(-0.5 * ((x[:, None] - x[None, :]) / smooth) ** 2)  # [point, neighbour]
+    # where evaluations are sparse (a point every few cells) the width grows to the distance of
+    # the NEIGHBOURS-th nearest point, so that every fit rests on several evaluations
+    dist = np.abs(x[:, None] - x[None, :])
+    k = min(NEIGHBOURS, len(x) - 1)
+    width = np.maximum(smooth, np.sort(dist, axis=1)[:, k])
+    w = np.exp(-0.5 * (dist / width[:, None]) ** 2)  # [point, neighbour]
     sw = w.sum(1)
     xm, vm = (w * x).sum(1) / sw, (w * v).sum(1) / sw
     dx = x[None, :] - xm[:, None]

@@ -117,11 +117,18 @@ def write_patterns(path: Path, steps: np.ndarray, patterns: dict[tuple[str, int]
 # -------------------------------------------------------------------------- provenance
 
 def git_state() -> dict[str, Any]:
-    """The commit this process runs and the files that differ from it (outside `runs/`).
+    """The commit of the checkout and the files that differ from it (outside `runs/`), as
+    they were when this module was imported: the code a process runs is the code it
+    imported, whatever is edited while it trains.
 
     ``dirty`` lists modified, staged and untracked (not ignored) paths anywhere in the
-    checkout except the run store itself; an empty list is a clean tree.
+    checkout except the run store itself; an empty list is a clean tree. None when the
+    package does not run from a git checkout.
     """
+    return dict(_GIT_STATE_AT_IMPORT)
+
+
+def _read_git_state() -> dict[str, Any]:
     def git(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, timeout=10)
 
@@ -147,6 +154,9 @@ def hardware(device: torch.device) -> dict[str, Any]:
         "python": platform.python_version(),
         "host": platform.node(),
     }
+
+
+_GIT_STATE_AT_IMPORT = _read_git_state()
 
 
 # ------------------------------------------------------------------------------ naming
@@ -189,6 +199,7 @@ class Run:
         labels: each member's label (see `icmeta.members.member_labels`).
         info: the parsed ``config.json``.
         metrics: long table (`METRIC_COLUMNS`).
+        until_step: None, or the step at which `until` cut this view of the run.
     """
 
     directory: Path
@@ -196,6 +207,7 @@ class Run:
     labels: list[str]
     info: dict
     metrics: pd.DataFrame
+    until_step: int | None = None  # set by `until`: the run seen up to this step
 
     @property
     def config(self) -> Config:
@@ -217,10 +229,8 @@ class Run:
         `step` steps (the attention snapshots are those of this run's schedule)."""
         if step > self.last_step:
             raise StoreError(f"{self.directory.name}: ends at step {self.last_step}, cannot be cut at {step}")
-        cut = Run(self.directory, self.configs, self.labels, {**self.info, "until": step},
-                  self.metrics[self.metrics.step <= step].reset_index(drop=True))
-        cut._until = step
-        return cut
+        return Run(self.directory, self.configs, self.labels, self.info,
+                   self.metrics[self.metrics.step <= step].reset_index(drop=True), until_step=step)
 
     @property
     def wall_time_s(self) -> float:
@@ -236,7 +246,7 @@ class Run:
             key = f"{label}:{seed}"
             if f"mean:{key}" not in z.files:
                 raise StoreError(f"{self.directory / 'patterns.npz'}: no patterns for member {label!r} seed {seed}")
-            keep = z["steps"] <= getattr(self, "_until", np.inf)
+            keep = z["steps"] <= (self.until_step if self.until_step is not None else np.inf)
             return {"steps": z["steps"][keep], "mean": z[f"mean:{key}"][keep], "example": z[f"example:{key}"][keep]}
 
     def _member(self, member: str | None, seed: int | None) -> tuple[str, int]:

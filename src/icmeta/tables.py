@@ -26,6 +26,10 @@ SYMBOLS = {
     "D": "content dimension", "P": "position dimension", "eps": "within-class noise ε",
     "p_B": "P(query class also in context)", "B": "copies when included", "alpha": "class Zipf exponent α",
     "beta": "task Zipf exponent β",
+    "attn_scale": "attention logits: none = unscaled (paper §3), sqrt = ÷√(head width)",
+    "arch": "attention-only (paper) or standard (attention + MLP, LayerNorm)",
+    "w_o": "output matrix W_O after attention", "classifier_hidden": "hidden layers of the ReLU classifier",
+    "lr": "SGD learning rate", "steps": "training steps", "batch_size": "sequences per step",
 }
 
 

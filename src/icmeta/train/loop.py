@@ -72,13 +72,17 @@ class Progress(Callback):
     def on_start(self, trainer: "Trainer") -> None:
         self.bar = tqdm(total=trainer.steps, initial=trainer.step, desc=trainer.directory.name, dynamic_ncols=True)
         self.floors = [phases.floor(c) for c in trainer.ceilings]
+        # accuracy so far (a resumed run has some), then appended at every evaluation
+        self.history = [[list(a) for a in trainer.log.accuracy(e)] for e in range(trainer.E)]
 
     def on_evaluation(self, trainer: "Trainer", ev: Evaluation) -> None:
+        for e, (steps, accs) in enumerate(self.history):
+            steps.append(trainer.step)
+            accs.append(float(ev.acc[e]))
         if trainer.step % (self.every * trainer.eval_interval):
             return
         counts = []
-        for e in range(trainer.E):
-            st, ac = trainer.log.accuracy(e)
+        for e, (st, ac) in enumerate(self.history):
             n = len(phases.detect(st, ac, floor=self.floors[e]).phases) if len(st) > 1 else 1
             counts.append(str(max(1, n)))
         accs = " ".join(f"{a:.3f}" for a in ev.acc.tolist())
@@ -97,7 +101,7 @@ class Trainer:
     def __init__(self, configs: list[Config], directory: Path, callbacks: list[Callback] = (), resume_every_s: float = 30.0):
         self.configs, self.directory = list(configs), Path(directory)
         self.callbacks, self.resume_every_s = list(callbacks), resume_every_s
-        self.provenance = git_state()  # the code this process runs (read now: HEAD may move later)
+        self.provenance = git_state()  # the checkout this process imported its code from
         self.labels = member_labels(configs)
         self.members = [(l, c.seed) for l, c in zip(self.labels, configs)]
         c0 = configs[0]
@@ -110,11 +114,7 @@ class Trainer:
         # sets from the evaluation seed; weights from the initialisation seed.
         worlds = [make_world(c.task, torch.Generator().manual_seed(s["data"])) for c, s in zip(configs, self.seeds)]
         self.sampler = Sampler([c.task for c in configs], worlds, self.device)
-        self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
-        init_gens = [torch.Generator().manual_seed(s["init"]) for s in self.seeds]
-        self.model = Transformers(self.task, self.model_cfg, init_gens).to(self.device)
-        lr = torch.tensor([c.train.lr for c in configs], device=self.device)
-        self.optimizer = StackedOptimizer(self.model, self.train_cfg.optimizer, lr)
+        self._initialise()
         eval_gens = [self._gen(s["eval"]) for s in self.seeds]
         eval_batch = self.sampler.sample(self.train_cfg.eval_size, eval_gens)
         rla_batch, unbroken = self.sampler.random_labels(eval_batch, eval_gens)
@@ -133,6 +133,14 @@ class Trainer:
 
     def _gen(self, seed: int) -> torch.Generator:
         return torch.Generator(device=self.device).manual_seed(seed)
+
+    def _initialise(self) -> None:
+        """Weights, optimiser and training data streams as at step 0."""
+        init_gens = [torch.Generator().manual_seed(s["init"]) for s in self.seeds]
+        self.model = Transformers(self.task, self.model_cfg, init_gens).to(self.device)
+        lr = torch.tensor([c.train.lr for c in self.configs], device=self.device)
+        self.optimizer = StackedOptimizer(self.model, self.train_cfg.optimizer, lr)
+        self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
 
     # -- one step ------------------------------------------------------------------------
     def train_step(self) -> torch.Tensor:
@@ -170,7 +178,7 @@ class Trainer:
                 self.optimizer.load_state_dict(state["optimizer"], self.device)
             except Exception as e:  # noqa: BLE001 - loads, but does not fit this run
                 checkpoint.quarantine(f, f"does not fit this run ({type(e).__name__})")
-                self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
+                self._initialise()  # nothing half-restored survives
                 continue
             self.step, self.log.rows = int(state["step"]), list(state["rows"])
             self.snapshots.load(state["snapshots"])
