@@ -56,3 +56,19 @@ def test_figures_and_tables_do_not_import_training_code():
             "print(sorted(m for m in sys.modules if m.startswith('icmeta.train')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "[]", out
+
+
+def test_circuits_at_and_settling_steps_read_the_metrics():
+    import pandas as pd
+
+    from icmeta.tables import circuits_at, settling_steps
+
+    steps = np.arange(0, 10001, 50)
+    value = np.where(steps < 4000, 0.2, 0.8)  # jumps at 4000, then flat
+    rows = [("main", 0, int(s), "chunk_example", 1, 1, float(v)) for s, v in zip(steps, value)]
+    rows += [("main", 0, int(s), "acc", None, None, 1.0) for s in steps]
+    m = pd.DataFrame(rows, columns=["member", "seed", "step", "metric", "layer", "head", "value"])
+    at = circuits_at(m, [3000, 10000]).set_index("step")
+    assert at.loc[3000, "chunk_example_L1"] == 0.2 and at.loc[10000, "chunk_example_L1"] == 0.8
+    s = settling_steps(m).set_index("metric")
+    assert s.loc["acc", "settled_after"] == 0 and 3900 <= s.loc["chunk_example_L1", "settled_after"] < 4500

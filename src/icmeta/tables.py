@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 
 from .config import Config
@@ -92,3 +93,33 @@ def circuits_at(metrics: pd.DataFrame, steps: list[int], window_decades: float =
                 row[name if pd.isna(layer) else f"{name}_L{int(layer)}"] = float(gg.value.median())
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def settling_steps(metrics: pd.DataFrame, tolerance: float = 0.05, window_decades: float = 0.05,
+                   smooth: int = 21) -> pd.DataFrame:
+    """When each metric stops moving: per member, seed, metric and layer, the last step at which
+    the metric (a running median of `smooth` evaluations) is more than `tolerance` away from
+    its final value (the median over the run's last `window_decades`); 0 if never.
+
+    Covers accuracy and the three circuit metrics (head-averaged). One row per member, seed,
+    metric and layer, with the final value and the settling step.
+    """
+    names = ["acc", "bigram", "label_attention", "chunk_example"]
+    m = metrics[metrics.metric.isin(names)]
+    m = m.groupby(["member", "seed", "metric", "layer", "step"], dropna=False).value.mean().reset_index()
+    rows = []
+    for (member, seed, name, layer), g in m.groupby(["member", "seed", "metric", "layer"], dropna=False, sort=True):
+        g = g.sort_values("step")
+        last = g.step.max()
+        final = float(g.value[g.step >= last * 10 ** -window_decades].median())
+        run = g.value.rolling(smooth, center=True, min_periods=smooth // 4 + 1).median().to_numpy()
+        away = np.flatnonzero(np.abs(run - final) > tolerance)
+        rows.append({"member": member, "seed": seed, "metric": name if pd.isna(layer) else f"{name}_L{int(layer)}",
+                     "final": final, "settled_after": int(g.step.to_numpy()[away[-1]]) if len(away) else 0})
+    return pd.DataFrame(rows)
+
+
+def styled(df: pd.DataFrame, precision: int = 3):
+    """A table for the book: no index column, fixed precision, padded cells (a pandas Styler)."""
+    return (df.style.hide(axis="index").format(precision=precision)
+            .set_table_styles([{"selector": "th, td", "props": "padding: 2px 6px; text-align: right;"}]))
