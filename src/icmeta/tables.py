@@ -120,6 +120,12 @@ def settling_steps(metrics: pd.DataFrame, tolerance: float = 0.05, window_decade
 
 
 def styled(df: pd.DataFrame, precision: int = 3):
-    """A table for the book: no index column, fixed precision, padded cells (a pandas Styler)."""
-    return (df.style.hide(axis="index").format(precision=precision)
+    """A table for the book: no index column, fixed precision, padded cells (a pandas Styler).
+
+    Its HTML id comes from the table's content, so the same table renders to the same HTML
+    (the notebooks' outputs are regression-tested)."""
+    import hashlib
+
+    uuid = hashlib.sha256(df.to_json().encode()).hexdigest()[:10]
+    return (df.style.set_uuid(uuid).hide(axis="index").format(precision=precision)
             .set_table_styles([{"selector": "th, td", "props": "padding: 2px 6px; text-align: right;"}]))
