@@ -172,6 +172,9 @@ class Trainer:
         while (found := checkpoint.load_state(self.directory, self.directory.name)) is not None:
             state, f = found
             try:
+                step, rows, segments = int(state["step"]), list(state["rows"]), list(state["segments"])
+                snapshots = Snapshots(self.members)
+                snapshots.load(state["snapshots"])
                 for g, s in zip(self.data_gens, state["data_gens"], strict=True):
                     g.set_state(s)
                 self.model.load_state_dict(state["model"])
@@ -180,9 +183,7 @@ class Trainer:
                 checkpoint.quarantine(f, f"does not fit this run ({type(e).__name__})")
                 self._initialise()  # nothing half-restored survives
                 continue
-            self.step, self.log.rows = int(state["step"]), list(state["rows"])
-            self.snapshots.load(state["snapshots"])
-            self.segments = list(state["segments"])
+            self.step, self.log.rows, self.segments, self.snapshots = step, rows, segments, snapshots
             return True
         return False
 
