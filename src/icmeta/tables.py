@@ -119,13 +119,16 @@ def settling_steps(metrics: pd.DataFrame, tolerance: float = 0.05, window_decade
     return pd.DataFrame(rows)
 
 
-def styled(df: pd.DataFrame, precision: int = 3):
-    """A table for the book: no index column, fixed precision, padded cells (a pandas Styler).
+def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
+    """A table for the book: no index column, fixed precision, padded cells (a pandas Styler);
+    `compact` for wide tables (smaller type, tighter cells).
 
     Its HTML id comes from the table's content, so the same table renders to the same HTML
     (the notebooks' outputs are regression-tested)."""
     import hashlib
 
+    df = df.reset_index(drop=True)  # the index is hidden; a unique one keeps to_json happy
     uuid = hashlib.sha256(df.to_json().encode()).hexdigest()[:10]
     return (df.style.set_uuid(uuid).hide(axis="index").format(precision=precision)
-            .set_table_styles([{"selector": "th, td", "props": "padding: 2px 6px; text-align: right;"}]))
+            .set_table_styles([{"selector": "th, td", "props": "padding: 1px 4px; text-align: right; font-size: 0.8em;"
+                                if compact else "padding: 2px 6px; text-align: right;"}]))
