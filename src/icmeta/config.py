@@ -22,6 +22,9 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 
+SEED_FIELDS = ("seed", "init_seed", "data_seed", "eval_seed")
+
+
 class ConfigError(ValueError):
     """A configuration value outside what is allowed; the message is one line for the user."""
 
@@ -157,7 +160,7 @@ class Config:
             task=TaskConfig(**d["task"]),
             model=ModelConfig(**d["model"]),
             train=TrainConfig(**d["train"]),
-            **{k: d[k] for k in ("seed", "init_seed", "data_seed", "eval_seed")},
+            **{k: d[k] for k in SEED_FIELDS},
         )
 
 
@@ -186,11 +189,12 @@ def config_hash(configs: list[Config], results_version: int) -> str:
 
 def differences(a: Config, b: Config) -> list[tuple[str, Any, Any]]:
     """(field, value in a, value in b) for every field in which two configs differ."""
-    da, db = _flat(a), _flat(b)
+    da, db = flatten(a), flatten(b)
     return [(k, da.get(k), db.get(k)) for k in sorted(set(da) | set(db), key=str.lower) if da.get(k) != db.get(k)]
 
 
-def _flat(c: Config) -> dict[str, Any]:
+def flatten(c: Config) -> dict[str, Any]:
+    """Every field of a config by its name (task, model, train, then the seeds)."""
     out: dict[str, Any] = {}
     for k, v in c.to_dict().items():
         out.update(v) if isinstance(v, dict) else out.__setitem__(k, v)
@@ -294,7 +298,7 @@ def validate(c: Config) -> Config:
     _check_int("eval_size", tr.eval_size, 16, 1 << 20)
     _check_int("eval_every", tr.eval_every, 0, tr.steps)
     _check_int("metrics_every", tr.metrics_every, 0, tr.steps)
-    for name in ("seed", "init_seed", "data_seed", "eval_seed"):
+    for name in SEED_FIELDS:
         v = getattr(c, name)
         if v is not None and name != "seed" or name == "seed":
             if v is not None:
@@ -315,7 +319,7 @@ _KEYS: dict[str, str] = {}
 for _section, _cls in (("task", TaskConfig), ("model", ModelConfig), ("train", TrainConfig)):
     for _f in fields(_cls):
         _KEYS[_f.name] = _section
-for _name in ("seed", "init_seed", "data_seed", "eval_seed"):
+for _name in SEED_FIELDS:
     _KEYS[_name] = ""
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .config import Config, ConfigError, validate
+from .config import SEED_FIELDS, Config, ConfigError, flatten, validate
 
 # Training fields that one loop shares: members must agree on them.
 SHARED_TRAIN_FIELDS = ("optimizer", "batch_size", "steps", "eval_size", "eval_every", "metrics_every", "device")
@@ -18,16 +18,9 @@ SHARED_TRAIN_FIELDS = ("optimizer", "batch_size", "steps", "eval_size", "eval_ev
 
 def member_labels(configs: Sequence[Config]) -> list[str]:
     """Name each member by the fields (other than seeds) in which the members differ."""
-    flat = [_flatten(c) for c in configs]
-    keys = [k for k in flat[0] if len({str(f[k]) for f in flat}) > 1]
+    flat = [flatten(c) for c in configs]
+    keys = [k for k in flat[0] if k not in SEED_FIELDS and len({str(f[k]) for f in flat}) > 1]
     return [",".join(f"{k}={f[k]}" for k in keys) or "main" for f in flat]
-
-
-def _flatten(c: Config) -> dict:
-    out = {}
-    for section in ("task", "model", "train"):
-        out.update(getattr(c, section).__dict__)
-    return out
 
 
 def check_members(configs: Sequence[Config]) -> None:

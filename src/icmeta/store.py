@@ -117,18 +117,13 @@ def write_patterns(path: Path, steps: np.ndarray, patterns: dict[tuple[str, int]
 # -------------------------------------------------------------------------- provenance
 
 def git_state() -> dict[str, Any]:
-    """The commit of the checkout and the files that differ from it (outside `runs/`), as
-    they were when this module was imported: the code a process runs is the code it
-    imported, whatever is edited while it trains.
+    """The commit of the checkout and the files that differ from it (outside `runs/`).
 
     ``dirty`` lists modified, staged and untracked (not ignored) paths anywhere in the
     checkout except the run store itself; an empty list is a clean tree. None when the
-    package does not run from a git checkout.
+    package does not run from a git checkout. The trainer reads it once, when it is
+    imported (`icmeta.train.loop.PROVENANCE`).
     """
-    return dict(_GIT_STATE_AT_IMPORT)
-
-
-def _read_git_state() -> dict[str, Any]:
     def git(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, timeout=10)
 
@@ -154,9 +149,6 @@ def hardware(device: torch.device) -> dict[str, Any]:
         "python": platform.python_version(),
         "host": platform.node(),
     }
-
-
-_GIT_STATE_AT_IMPORT = _read_git_state()
 
 
 # ------------------------------------------------------------------------------ naming
@@ -286,9 +278,9 @@ class Run:
     def phases(self, **kwargs) -> pd.DataFrame:
         """Table 1 from measurements (`icmeta.phases.phase_table`), with the ``circuit`` each
         plateau stands for (the nearest Bayes ceiling of that member's data draw)."""
-        table = phases.phase_table(self.metrics, floors=self.floors(), **kwargs)
+        ceil = {(c["label"], c["seed"]): c for c in self.ceilings()}
+        table = phases.phase_table(self.metrics, floors={k: phases.floor(c) for k, c in ceil.items()}, **kwargs)
         if len(table):
-            ceil = {(c["label"], c["seed"]): c for c in self.ceilings()}
             table["circuit"] = [phases.nearest_strategy(r.acc, ceil[(r.member, r.seed)]) for r in table.itertuples()]
         return table
 

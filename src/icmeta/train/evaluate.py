@@ -31,7 +31,7 @@ class Evaluation:
     correct: torch.Tensor  # [E, b] 1.0 where the query was answered right
     rla: torch.Tensor | None = None  # [E]
     layers: list[dict[str, torch.Tensor]] = field(default_factory=list)  # per layer: name -> [E, H] (pairs [E, H, N])
-    patterns: torch.Tensor | None = None  # [E, b, layers, H, S, S]
+    patterns: list[torch.Tensor] = field(default_factory=list)  # per layer: [E, b, H, S, S]
 
 
 class Evaluator:
@@ -61,13 +61,12 @@ class Evaluator:
             lg, _ = model(self.rla_batch.select(slice(i, i + CHUNK)), query_only=True)
             rla.append(lg.argmax(-1) == self.rla_batch.target[:, i : i + CHUNK])
         out.rla = torch.cat(rla, 1).double().mean(1)
-        pats = [torch.cat([c[hook_name(l)] for c in caches], 1) for l in range(self.layers)]
-        for p in pats:
+        out.patterns = [torch.cat([c[hook_name(l)] for c in caches], 1) for l in range(self.layers)]
+        for p in out.patterns:
             out.layers.append({
                 "bigram": M.bigram(p, self.N),
                 "label_attention": M.label_attention(p, self.N),
                 "chunk_example": M.chunk_example(p, self.N),
                 "chunk_pairs": M.chunk_example_pairs(p, self.N),
             })
-        out.patterns = torch.stack(pats, 2)
         return out

@@ -75,8 +75,9 @@ class Snapshots:
         self.mean: list[torch.Tensor] = []  # each [E, layers, H, S, S]
         self.example: list[torch.Tensor] = []
 
-    def add(self, step: int, patterns: torch.Tensor) -> None:
-        """`patterns`: [E, b, layers, H, S, S] from an `Evaluation`."""
+    def add(self, step: int, patterns: list[torch.Tensor]) -> None:
+        """`patterns`: an `Evaluation`'s, one [E, b, H, S, S] tensor per layer."""
+        patterns = torch.stack(patterns, 2)  # [E, b, layers, H, S, S]
         self.steps.append(step)
         self.mean.append(patterns.mean(1).float().cpu())
         self.example.append(patterns[:, 0].float().cpu())

@@ -14,6 +14,7 @@ detection is one (`Progress`).
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from datetime import datetime, timezone
@@ -45,6 +46,10 @@ def log_schedule(steps: int, per_decade: int) -> list[int]:
     s.update(int(round(10 ** (i / per_decade))) for i in range(n) if 10 ** (i / per_decade) <= steps)
     return sorted(s)
 
+
+# The checkout this process imported its training code from, read once at import: the code a
+# process runs is the code it imported, whatever is edited while it trains.
+PROVENANCE = git_state()
 
 PATTERNS_PER_DECADE = 24  # attention snapshots
 CHECKPOINTS_PER_DECADE = 4  # weights
@@ -101,7 +106,6 @@ class Trainer:
     def __init__(self, configs: list[Config], directory: Path, callbacks: list[Callback] = (), resume_every_s: float = 30.0):
         self.configs, self.directory = list(configs), Path(directory)
         self.callbacks, self.resume_every_s = list(callbacks), resume_every_s
-        self.provenance = git_state()  # the checkout this process imported its code from
         self.labels = member_labels(configs)
         self.members = [(l, c.seed) for l, c in zip(self.labels, configs)]
         c0 = configs[0]
@@ -206,16 +210,24 @@ class Trainer:
             "metrics_interval": self.metrics_interval,
         }
 
+    def _ceilings(self) -> list[dict]:
+        """The members' Bayes ceilings: those already in the run folder (a resumed run),
+        else computed (a Monte-Carlo estimate, seconds) and written."""
+        try:
+            return json.loads((self.directory / "ceilings.json").read_text())
+        except (OSError, ValueError):
+            return write_ceilings(self.directory, self.configs)
+
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> Run:
         d = self.directory
         d.mkdir(parents=True, exist_ok=True)
         if not self.restore():
             checkpoint.save_weights(d, 0, self.model)
-        self.ceilings = write_ceilings(d, self.configs)
+        self.ceilings = self._ceilings()
         segment = {"from_step": self.step, "to_step": self.step, "wall_time_s": 0.0,
                    "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   **self.provenance, **hardware(self.device)}
+                   **PROVENANCE, **hardware(self.device)}
         self.segments.append(segment)
         write_json(d / "config.json", self.info("running"))
         for cb in self.callbacks:
@@ -226,7 +238,7 @@ class Trainer:
             if full or self.step % self.eval_interval == 0:
                 ev = self.evaluator(self.model, full)
                 self.log.record(self.step, ev)
-                if full and self.step in self.pattern_schedule:
+                if self.step in self.pattern_schedule:  # always a full evaluation
                     self.snapshots.add(self.step, ev.patterns)
                 for cb in self.callbacks:
                     cb.on_evaluation(self, ev)
