@@ -84,3 +84,21 @@ def test_attention_scale_is_a_field():
     # same weights; scaling the logits by 1/sqrt(128) flattens every row's softmax
     assert not torch.allclose(p, ps)
     assert (ps.amax(-1) <= p.amax(-1) + 1e-6).all()
+
+
+@pytest.mark.parametrize("task", [
+    TaskConfig(), TaskConfig(labels="fixed"), TaskConfig(positions="offset"),
+    TaskConfig(labels="fixed", positions="offset", N=8),
+])
+def test_first_layer_from_token_parts_equals_the_dense_product(task):
+    m, b = setup(ModelConfig(), task)
+    W = m.blocks[0].W_QKV
+    E, n, S, d = b.tokens.shape
+    dense = torch.bmm(m.embed(b).reshape(E, -1, d), W).reshape(E, n, S, -1)
+    sparse = m._first_qkv(b, W)
+    assert sparse.shape == dense.shape
+    assert torch.allclose(sparse, dense, atol=1e-5)
+    # and the whole model: the query-only last layer changes nothing but rounding
+    full, _ = m(b)
+    q, _ = m(b, query_only=True)
+    assert torch.allclose(full, q, atol=1e-5)

@@ -79,7 +79,7 @@ def _cli(args, env, **kw):
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    args = [*TINY, "--seeds", "0", "1", "--set", "steps=400"]
+    args = [*TINY, "--seeds", "0", "1", "--set", "steps=2000"]
     ref = _cli([*args, "--out", str(tmp_path / "ref")], env)
     out, err = ref.communicate(timeout=300)
     assert ref.returncode == 0, err

@@ -1,5 +1,6 @@
-"""``python -m icmeta bench``: training throughput, FLOPs, matmul peak, and the speed-up
-over a per-sample reference loader like the authors' pipeline.
+"""``python -m icmeta bench``: training throughput with evaluation, FLOPs, matmul peak, time
+outside the matmuls, the projected time of the fast main result, and the speed-up of the
+vectorised sampler over a per-sample reference loader like the authors' pipeline.
 
 All numbers are medians of repeated timings; they vary with the machine's load, so the
 benchmark prints them rather than asserting anything.
@@ -7,8 +8,13 @@ benchmark prints them rather than asserting anything.
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import time
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -71,15 +77,108 @@ class ReferenceLoader:
                 torch.tensor(np.stack([s[1] for s in seqs])), torch.tensor([s[2] for s in seqs]))
 
 
-def bench_training(device: torch.device, E: int, repeats: int, inner: int) -> float:
-    """Training steps per second of E models together at the paper's shapes (batch 128)."""
+MATMUL_OPS = ("aten::bmm", "aten::baddbmm", "aten::mm", "aten::addmm")
+
+
+@dataclass
+class Measured:
+    """One setting's numbers (times in seconds, FLOPs per step of all E models)."""
+
+    device: str
+    threads: int | None
+    E: int
+    kernels: str
+    step_s: float  # one training step of the E models (median)
+    quick_eval_s: float  # accuracy pass on the evaluation set
+    full_eval_s: float  # accuracy + RLA + attention + circuit metrics
+    per_step_s: float  # training step + evaluations amortised on the preset's schedule
+    train_flops: float  # executed matmul FLOPs of one training step (formula, checked)
+    eval_flops_per_step: float  # evaluation FLOPs amortised per step (counted)
+    outside_matmul_s: float  # per training step: wall time not spent in matmul kernels
+    peak_gflops: float
+
+    @property
+    def steps_per_s(self) -> float:
+        return 1 / self.per_step_s
+
+    @property
+    def gflops(self) -> float:
+        return (self.train_flops + self.eval_flops_per_step) / self.per_step_s / 1e9
+
+
+def _trainer(device: torch.device, E: int, kernels: str, preset_name: str = "paper"):
     from .train import Trainer
 
-    cfgs = [preset("paper", seed=s, device=device.type, eval_size=64) for s in range(E)]
-    tr = Trainer(cfgs, directory="/nonexistent-bench-run")
+    cfgs = [preset(preset_name, seed=s, device=device.type, kernels=kernels) for s in range(E)]
+    return Trainer(cfgs, directory="/nonexistent-bench-run")
+
+
+def _counted_flops(fn) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return float(counter.get_total_flops())
+
+
+def _matmul_seconds(tr, steps: int, sync) -> tuple[float, float]:
+    """(wall, matmul-kernel) seconds per training step, from the profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if tr.device.type == "cuda" else [])
+    with profile(activities=acts) as prof:
+        t = time.perf_counter()
+        for _ in range(steps):
+            tr.train_step()
+        sync()
+        wall = (time.perf_counter() - t) / steps
+    if tr.device.type == "cuda":  # device time of the GEMM kernels (cuBLAS/CUTLASS names say "gemm")
+        try:
+            mm = sum(e.self_device_time_total for e in prof.key_averages()
+                     if e.device_type.name == "CUDA" and "gemm" in e.key.lower())
+        except AttributeError:  # a profiler without these fields
+            mm = float("nan")
+    else:
+        mm = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in MATMUL_OPS)
+    return wall, mm / 1e6 / steps
+
+
+def measure(device: torch.device, E: int, kernels: str = "compiled", repeats: int = 3,
+            preset_name: str = "paper", peak: float = float("nan")) -> Measured:
+    """Time E models of `preset_name` together: the training step, both evaluation passes, and
+    the step with its evaluations amortised (eval every Δt, full metrics every 5 Δt)."""
+    from .train.kernels import forward as eager_forward
+
+    tr = _trainer(device, E, kernels, preset_name)
     sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
-    t = _median_time(tr.train_step, repeats, inner, sync)
-    return 1 / t
+    inner = max(2, (40 if device.type == "cpu" else 200) // E)
+    for _ in range(3):  # compile and warm up every path
+        tr.train_step()
+    t_step = _median_time(tr.train_step, repeats, inner, sync)
+    t_quick = _median_time(lambda: tr.evaluator(tr.forward, False), repeats, 1, sync)
+    t_full = _median_time(lambda: tr.evaluator(tr.forward, True), repeats, 1, sync)
+    ei, mi = tr.eval_interval, tr.metrics_interval
+    per_step = t_step + t_quick * (1 / ei - 1 / mi) + t_full / mi
+    cfg = tr.configs[0]
+    train_flops = E * flops_per_step(cfg.task, cfg.model, cfg.train.batch_size)
+    eager = partial(eager_forward, tr.model)
+    f_quick = _counted_flops(lambda: tr.evaluator(eager, False))
+    f_full = _counted_flops(lambda: tr.evaluator(eager, True))
+    wall, mm = _matmul_seconds(tr, inner, sync)
+    return Measured(device.type, torch.get_num_threads() if device.type == "cpu" else None, E, kernels,
+                    t_step, t_quick, t_full, per_step, train_flops,
+                    f_quick * (1 / ei - 1 / mi) + f_full / mi, max(0.0, wall - mm), peak)
+
+
+def check_flops(device: torch.device) -> tuple[float, float]:
+    """(formula, torch.utils.flop_counter) FLOPs of one eager training step of one paper model."""
+    from .train.kernels import member_losses
+
+    tr = _trainer(device, 1, "eager")
+    batch = tr.sampler.sample(tr.train_cfg.batch_size, tr.data_gens)
+    counted = _counted_flops(lambda: member_losses(tr.model, batch).sum().backward())
+    cfg = tr.configs[0]
+    return flops_per_step(cfg.task, cfg.model, cfg.train.batch_size), counted
 
 
 def fast_preset_times() -> list[str]:
@@ -101,54 +200,74 @@ def fast_preset_times() -> list[str]:
     return lines
 
 
-def main(quick: bool = False, device: str = "auto") -> int:
+def main(quick: bool = False, device: str = "auto", kernels: str = "compiled", json_path: str | None = None,
+         sizes: tuple[int, ...] = (1, 4, 16, 64)) -> int:
     devices = [torch.device("cpu")] if device in ("auto", "cpu") else []
     if device in ("auto", "cuda") and torch.cuda.is_available():
         devices.append(torch.device("cuda"))
     if device == "cuda" and not torch.cuda.is_available():
         print("note: no CUDA device available; CPU only")
         devices = [torch.device("cpu")]
-    repeats = 3 if quick else 7
+    repeats = 3  # medians of 3
+    if quick:
+        sizes = tuple(e for e in sizes if e <= 16)
     cfg = preset("paper")
-    flops = flops_per_step(cfg.task, cfg.model, cfg.train.batch_size)
+    formula, counted = check_flops(torch.device("cpu"))
     print(f"paper shapes: K={cfg.task.K} L={cfg.task.L} N={cfg.task.N} width={cfg.task.d_model} layers={cfg.model.layers} "
-          f"heads={cfg.model.heads} batch={cfg.train.batch_size}")
-    print(f"matmul FLOPs of one training step of one model: {flops / 1e6:.1f} MFLOP")
+          f"heads={cfg.model.heads} batch={cfg.train.batch_size}; kernels={kernels}")
+    print(f"matmul FLOPs of one training step of one model: {formula / 1e6:.1f} MFLOP "
+          f"(torch.utils.flop_counter: {counted / 1e6:.1f}, {'equal' if formula == counted else 'MISMATCH'})")
+    print("steps/s include the evaluations on the paper schedule (accuracy every 100 steps, RLA, attention and\n"
+          "circuit metrics every 500), amortised; GFLOP/s counts the matmul FLOPs executed, evaluation included.")
+    out: dict = {"flops_per_step": formula, "flop_counter": counted, "kernels": kernels, "settings": []}
     for dev in devices:
-        thread_options = [1, torch.get_num_threads()] if dev.type == "cpu" else [None]
-        thread_options = sorted(set(thread_options), key=lambda x: x or 0)
+        thread_options = sorted({1, os.cpu_count() or 1}) if dev.type == "cpu" else [None]
         for threads in thread_options:
             if threads:
                 torch.set_num_threads(threads)
-            label = f"{dev.type}" + (f", {threads} thread(s)" if threads else f" ({torch.cuda.get_device_name(dev)})")
+            name = f"cpu, {threads} thread(s)" if threads else f"cuda ({torch.cuda.get_device_name(dev)})"
             peak = matmul_peak(dev)
-            print(f"\n[{label}] fp32 matmul peak (1024^3): {peak:.0f} GFLOP/s")
-            print(f"  {'E':>3} {'steps/s/model':>14} {'aggregate':>10} {'GFLOP/s':>8} {'% peak':>7}")
-            for E in (1, 4, 16):
-                inner = max(2, (20 if dev.type == "cpu" else 50) // E)
-                sps = bench_training(dev, E, repeats, inner)
-                gf = flops * E * sps / 1e9
-                print(f"  {E:>3} {sps:>14.1f} {E * sps:>10.1f} {gf:>8.1f} {100 * gf / peak:>6.1f}%")
-    torch.set_num_threads(1)
-    # data pipeline: reference per-sample loader vs the vectorised sampler
+            print(f"\n[{name}] fp32 matmul peak (1024^3): {peak:.0f} GFLOP/s")
+            print(f"  {'E':>3} {'steps/s':>8} {'model-steps/s':>13} {'GFLOP/s':>8} {'% peak':>7} "
+                  f"{'step ms':>8} {'outside mm':>10} {'eval ms':>8} {'full ms':>8}")
+            for E in sizes:
+                m = measure(dev, E, kernels, repeats, peak=peak)
+                out["settings"].append({**asdict(m), "steps_per_s": m.steps_per_s, "gflops": m.gflops})
+                print(f"  {E:>3} {m.steps_per_s:>8.1f} {E * m.steps_per_s:>13.1f} {m.gflops:>8.1f} "
+                      f"{100 * m.gflops / peak:>6.1f}% {1e3 * m.step_s:>8.2f} {1e3 * m.outside_matmul_s:>7.2f} ms "
+                      f"{1e3 * m.quick_eval_s:>8.1f} {1e3 * m.full_eval_s:>8.1f}", flush=True)
+    if any(d.type == "cpu" for d in devices):
+        # the main result: the fast preset, 3 seeds together, on all CPU cores
+        torch.set_num_threads(os.cpu_count() or 1)
+        fast = measure(torch.device("cpu"), 3, kernels, repeats, preset_name="fast")
+        steps = preset("fast").train.steps
+        print(f"\nfast main result (3 seeds together, {torch.get_num_threads()} CPU threads): {1e3 * fast.per_step_s:.2f} ms "
+              f"per step with evaluation -> {steps * fast.per_step_s:.0f} s projected for {steps:,} steps")
+        out["fast_projection_s"] = steps * fast.per_step_s
+        out["fast_per_step"] = asdict(fast)
+        for line in fast_preset_times():
+            print(line)
+    if not quick:
+        out["data"] = data_pipeline(repeats)
+    if json_path:
+        Path(json_path).write_text(json.dumps(out, indent=1, default=str))
+        print(f"\nwrote {json_path}")
+    return 0
+
+
+def data_pipeline(repeats: int) -> dict:
+    """The vectorised sampler against a per-sample loader like the authors' (one thread)."""
     from .task import Sampler, make_world
 
+    torch.set_num_threads(1)
+    tc = preset("paper").task
     ref = ReferenceLoader()
     t_ref = _median_time(lambda: ref.batch(128), repeats, 2, lambda: None)
-    tc = cfg.task
     s = Sampler([tc], [make_world(tc, torch.Generator().manual_seed(0))])
     g = [torch.Generator().manual_seed(1)]
     t_vec = _median_time(lambda: s.sample(128, g), repeats, 50, lambda: None)
-    t_vec_big = _median_time(lambda: s.sample(8192, g), repeats, 3, lambda: None)
     print("\ndata (one CPU thread, batch 128):")
     print(f"  reference per-sample loader: {128 / t_ref:10.0f} sequences/s ({t_ref * 1e3:.1f} ms per batch)")
     print(f"  vectorised sampler:          {128 / t_vec:10.0f} sequences/s ({t_vec * 1e3:.2f} ms per batch), "
-          f"{8192 / t_vec_big:.0f} sequences/s at batch 8192")
-    print(f"  ratio (vectorised / reference) at batch 128: {t_ref / t_vec:.0f}x")
-    sps1 = bench_training(torch.device("cpu"), 1, repeats, 10)
-    print(f"  a whole training step (1 model, batch 128, 1 thread): {sps1 * 128:.0f} sequences/s, "
-          f"{sps1 * 128 / (128 / t_ref):.1f}x the reference loader alone")
-    print("\nfast preset, time to each plateau:")
-    for line in fast_preset_times():
-        print(line)
-    return 0
+          f"{t_ref / t_vec:.0f}x")
+    return {"reference_s": t_ref, "vectorised_s": t_vec}

@@ -8,6 +8,7 @@ is allowed, and exit with status 2 without writing anything; so does a run store
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -36,13 +37,16 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a field: K L T N D P eps p_B B alpha beta lr batch_size steps heads layers optimizer ...")
     t.add_argument("--out", default=None, help="run store folder (default runs/ or $ICMETA_RUNS)")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1: fastest for these small models)")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--resume-every", type=float, default=30.0, metavar="SECONDS",
                    help="how often the full training state is saved for resuming (default 30 s)")
     b = sub.add_parser("bench", help="training throughput, FLOPs and the reference-loader ratio")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    b.add_argument("--kernels", default="compiled", help="compiled or eager")
+    b.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64], metavar="E", help="models trained together")
+    b.add_argument("--json", default=None, metavar="FILE", help="also write the numbers to FILE")
     f = sub.add_parser("figure", help="draw a paper figure from stored runs into figures/ (trains nothing)")
     f.add_argument("name", help="figure name, e.g. fig2")
     f.add_argument("--preset", default="fast")
@@ -55,7 +59,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from .bench import main as bench_main
 
-            return bench_main(quick=args.quick, device=args.device)
+            if args.kernels not in ("compiled", "eager"):
+                raise ConfigError("kernels", args.kernels, "compiled, eager")
+            if args.device not in ("auto", "cpu", "cuda"):
+                raise ConfigError("device", args.device, "cpu, cuda, auto")
+            if any(not 1 <= e <= 256 for e in args.sizes):
+                raise ConfigError("sizes", args.sizes, "integers from 1 to 256")
+            return bench_main(quick=args.quick, device=args.device, kernels=args.kernels, json_path=args.json,
+                              sizes=tuple(args.sizes))
         if args.command == "figure":
             from .figures import make_figure
 
@@ -77,7 +88,7 @@ def _train(args) -> int:
         raise ConfigError("threads", args.threads, "an integer >= 1")
     seeds = args.seeds if args.seeds is not None else list(PRESET_SEEDS.get(args.preset, (0,)))
     configs = build_configs(args.preset, seeds, args.sets)  # validates every field and seed
-    torch.set_num_threads(args.threads or 1)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
     if args.resume_every < 0:
         raise ConfigError("resume-every", args.resume_every, "a number of seconds >= 0")
     run = load_or_train(configs, root=args.out, progress=not args.no_progress, resume_every_s=args.resume_every)

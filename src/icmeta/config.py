@@ -110,6 +110,10 @@ class TrainConfig:
     # `metrics_every` steps (0 means 5 evaluation intervals) and at log-spaced steps.
     metrics_every: int = 0
     device: str = "cpu"
+    # "compiled": the training step and the evaluation passes go through torch.compile
+    # (fused kernels; CUDA graphs on a GPU); "eager": op by op. The same arithmetic up to
+    # float rounding, so it is part of a run's identity (icmeta.train.kernels).
+    kernels: str = "compiled"
 
     @property
     def delta_t(self) -> int:
@@ -213,6 +217,7 @@ _CHOICES = {
     "attn_scale": ("none", "sqrt"),
     "optimizer": ("sgd", "adam"),
     "device": ("cpu", "cuda", "auto"),
+    "kernels": ("compiled", "eager"),
 }
 
 

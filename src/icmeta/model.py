@@ -23,6 +23,17 @@ def hook_name(layer: int) -> str:
     return f"blocks.{layer}.attn.hook_pattern"
 
 
+def rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Rows of each model's table: [E, n, w] from table [E, R, w] and index [E, ...] (n entries).
+
+    One `index_select` over the flattened tables, whose gradient is a row-wise `index_add`
+    (a `gather` along dim 1 would scatter element by element).
+    """
+    E, R, w = table.shape
+    flat = (index.reshape(E, -1) + R * torch.arange(E, device=index.device)[:, None]).reshape(-1)
+    return table.reshape(E * R, w).index_select(0, flat).reshape(E, -1, w)
+
+
 def phase_masks(mask: str, N: int, layers: int) -> torch.Tensor | None:
     """Allowed attention [layers, S, S] (bool) for one phase's circuit (§5, A3), or None.
 
@@ -100,7 +111,7 @@ class Transformers(nn.Module):
         u = batch.tokens
         if self.label_embed is not None:
             E, b, N = batch.labels.shape
-            lab = torch.gather(self.label_embed, 1, batch.labels.reshape(E, -1, 1).expand(-1, -1, self.d))
+            lab = rows(self.label_embed, batch.labels)
             u = u.clone()
             u[:, :, 1 : 2 * N : 2] += lab.reshape(E, b, N, self.d)
         return u
@@ -109,6 +120,41 @@ class Transformers(nn.Module):
         gain, bias = block.ln[:, 2 * i][:, None, None, :], block.ln[:, 2 * i + 1][:, None, None, :]
         return F.layer_norm(x, (self.d,)) * gain + bias
 
+    def sparse_first_layer(self) -> bool:
+        """Whether the first layer's Q|K|V is built from the token's parts (see `_first_qkv`):
+        attention-only blocks, where nothing (no LayerNorm) stands between tokens and W_QKV."""
+        return self.cfg.arch != "standard"
+
+    def _first_qkv(self, batch: Batch, W: torch.Tensor) -> torch.Tensor:
+        """Q|K|V [E, b, S, 3d] of the input tokens without multiplying their zeros.
+
+        A token is its content (an item, or a fixed label vector; D dims) plus a one-hot
+        position (P dims) plus, at label slots, a learned label embedding (d dims), so
+
+            token @ W = content @ W[:D] + W[D + position] + (label_embed @ W)[label]
+
+        The same numbers as ``tokens @ W`` up to float rounding, with about a third of the
+        multiply-adds (the one-hot and zero dims are never multiplied), and the learned label
+        embeddings multiplied once per step (L rows) instead of once per slot.
+        """
+        E, b, N = batch.labels.shape
+        D, S = self.task.D, 2 * N + 1
+        w3 = W.shape[-1]
+        items = torch.bmm(batch.items.reshape(E, -1, D), W[:, :D]).reshape(E, b, N + 1, w3)
+        if self.label_embed is not None:  # learned: a table of L rows, gathered
+            table = torch.bmm(self.label_embed, W)  # [E, L, 3d]
+            labels = rows(table, batch.labels).reshape(E, b, N, w3)
+        else:  # fixed label vectors are data, in the tokens' content dims
+            labels = torch.bmm(batch.tokens[:, :, 1 : 2 * N : 2, :D].reshape(E, -1, D), W[:, :D]).reshape(E, b, N, w3)
+        W_pos = W[:, D:]  # [E, P, 3d]: the row a one-hot position selects
+        if self.task.positions == "offset":  # every slot s at position offset + s
+            pos = batch.offsets[..., None] + torch.arange(S, device=W.device)
+            at_pos = rows(W_pos, pos).reshape(E, b, S, w3)
+        else:  # item k (the query is item N) at position k; labels carry none
+            items = items + W_pos[:, None, : N + 1]
+        qkv = torch.cat([torch.stack([items[:, :, :N], labels], 3).reshape(E, b, 2 * N, w3), items[:, :, N:]], 2)
+        return qkv + at_pos if self.task.positions == "offset" else qkv
+
     def forward(
         self, batch: Batch, query_only: bool = False, return_patterns: bool = False
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -116,8 +162,9 @@ class Transformers(nn.Module):
 
         Args:
             batch: a `Batch` for the same E models.
-            query_only: compute the last layer at the query position only. Training uses
-                it: nothing else reaches the loss, so the loss and gradients are identical.
+            query_only: compute the last layer's queries and output at the query position
+                only. Training uses it: nothing else reaches the loss, so the loss and
+                gradients are the same (keys and values are still computed everywhere).
             return_patterns: return {hook_name(l): [E, b, head, S, S]}; the last layer's
                 pattern has one query row when `query_only`.
         """
@@ -129,18 +176,27 @@ class Transformers(nn.Module):
         for layer, blk in enumerate(self.blocks):
             last = query_only and layer == self.cfg.layers - 1
             x = self._layer_norm(u, blk, 0) if standard else u
-            qkv = torch.bmm(x.reshape(E, b * S, d), blk.W_QKV).reshape(E, b, S, 3, H, dh)
-            q, k, v = (t.transpose(2, 3) for t in qkv.unbind(3))  # [E, b, H, S, dh]
             bias = self.attn_bias[layer]
+            if layer == 0 and self.sparse_first_layer():
+                q, k, v = self._first_qkv(batch, blk.W_QKV).reshape(E, b, S, 3, H, dh).permute(3, 0, 1, 4, 2, 5)
+                if last:
+                    q = q[:, :, :, -1:]
+            elif last:  # queries at the query position only
+                q = torch.bmm(x[:, :, -1], blk.W_QKV[:, :, :d]).reshape(E, b, 1, H, dh).permute(0, 1, 3, 2, 4)
+                kv = torch.bmm(x.reshape(E, b * S, d), blk.W_QKV[:, :, d:]).reshape(E, b, S, 2, H, dh)
+                k, v = kv.permute(3, 0, 1, 4, 2, 5)
+            else:
+                qkv = torch.bmm(x.reshape(E, b * S, d), blk.W_QKV).reshape(E, b, S, 3, H, dh)
+                q, k, v = qkv.permute(3, 0, 1, 4, 2, 5)  # each [E, b, H, S, dh]
             if last:
-                q, bias = q[:, :, :, -1:], bias[-1:]
+                bias = bias[-1:]
             scores = q @ k.transpose(-1, -2)
             if self.cfg.attn_scale == "sqrt":
                 scores = scores / math.sqrt(dh)
             pattern = torch.softmax(scores + bias, dim=-1)  # [E, b, H, Sq, S]
             if return_patterns:
                 cache[hook_name(layer)] = pattern
-            z = (pattern @ v).transpose(2, 3).reshape(E, b, -1, d)
+            z = (pattern @ v).permute(0, 1, 3, 2, 4).reshape(E, b, -1, d)
             out = z if blk.W_O is None else torch.bmm(z.reshape(E, -1, d), blk.W_O).reshape(z.shape)
             u = (u[:, :, -1:] if last else u) + out
             if standard:
@@ -160,25 +216,41 @@ class Transformers(nn.Module):
 def flops_per_step(task: TaskConfig, model: ModelConfig, batch_size: int) -> float:
     """Matmul FLOPs of one training step of one model, as `torch.utils.flop_counter` counts them.
 
-    Forward with the query-only last layer used in training; the backward pass costs twice
-    each forward matmul (gradients of both operands), except the first layer's QKV product
-    when nothing before it needs a gradient (fixed label vectors, no LayerNorm in front):
-    then only its weight gradient is computed. Elementwise work is ignored.
+    The forward pass of training: the first attention-only layer's Q|K|V from the tokens'
+    content dims and a table of the L learned label embeddings (`Transformers._first_qkv`),
+    the last layer's queries at the query position only. The backward pass costs twice each
+    forward matmul (gradients of both operands), except where one operand is data (items,
+    fixed label vectors): then only the weight's gradient. Elementwise work is ignored.
     """
-    S, d, L = task.seq_len, task.d_model, task.L
-    f = 0.0
+    S, d, L, D, N = task.seq_len, task.d_model, task.L, task.D, task.N
+    per_seq = per_step = 0.0  # forward FLOPs per sequence, and per step (independent of the batch)
+    backward = 0.0  # per sequence
     for layer in range(model.layers):
         last = layer == model.layers - 1
         sq = 1 if last else S
-        f += 2 * S * d * 3 * d  # QKV
+        if layer == 0 and model.arch != "standard":
+            items = 2 * (N + 1) * D * 3 * d
+            per_seq += items
+            backward += items  # the weight's gradient only
+            if task.labels == "learned":
+                per_step += 2 * L * d * 3 * d  # label_embed @ W_QKV, both gradients in the backward
+            else:
+                per_seq += 2 * N * D * 3 * d
+                backward += 2 * N * D * 3 * d
+            f = 0.0
+        elif last:
+            f = 2 * S * d * 2 * d + 2 * d * d  # keys and values everywhere, the query's query
+        else:
+            f = 2 * S * d * 3 * d
         f += 2 * sq * S * d * 2  # scores and pattern @ V
         if model.w_o:
             f += 2 * sq * d * d
         if model.arch == "standard":
             f += 2 * sq * d * 4 * d * 2
+        per_seq += f
+        backward += 2 * f
     widths = [d] * (model.classifier_hidden + 1) + [L]
-    f += sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
-    backward = 2 * f
-    if task.labels == "fixed" and model.arch != "standard":  # no gradient w.r.t. the tokens
-        backward -= 2 * S * d * 3 * d
-    return (f + backward) * batch_size
+    cls = sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
+    per_seq += cls
+    backward += 2 * cls
+    return (per_seq + backward) * batch_size + 3 * per_step

@@ -52,7 +52,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 #   1  the first store (hash of the fields that differ from the defaults; column `run`)
 #   2  every field hashed; RLA deals the labels so that no item keeps its label (was a
 #      uniform permutation); column `member`; patterns keyed by member; `attn_scale` field
-RESULTS_VERSION = 2
+#   3  training and evaluation compiled (`kernels` field); the first layer built from the
+#      tokens' parts and the last layer's queries at the query only (same math, other rounding)
+RESULTS_VERSION = 3
 
 METRIC_COLUMNS = ["member", "seed", "step", "metric", "layer", "head", "value"]
 

@@ -151,7 +151,7 @@ class Sampler:
         self.offset_positions = c0.positions == "offset"
 
     # -- random draws: one model, one generator, a fixed order -------------------------
-    def _draws(self, b: int, generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+    def draws(self, b: int, generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
         N, Kmax = self.N, self.Kmax
         u = torch.ones(self.E, b, 4 + N + Kmax, device=self.device, dtype=torch.float64)
         z = torch.empty(self.E, b, N + 1, self.D, device=self.device)
@@ -162,10 +162,12 @@ class Sampler:
 
     def sample(self, b: int, generators: list[torch.Generator]) -> Batch:
         """A fresh batch of `b` sequences per model, drawn from `generators` (one per model)."""
-        u, z = self._draws(b, generators)
+        u, z = self.draws(b, generators)
         return self.build(u, z)
 
     def build(self, u: torch.Tensor, z: torch.Tensor) -> Batch:
+        """The batch from the random draws `u` [E, b, 4+N+Kmax] (float64) and `z` [E, b, N+1, D]
+        (`draws`): pure tensor work, no randomness (the trainer compiles it)."""
         E, N = self.E, self.N
         u_task, u_burst, u_query, u_offset = u[..., 0], u[..., 1], u[..., 2], u[..., 3]
         u_shuffle, u_class = u[..., 4 : 4 + N], u[..., 4 + N :]

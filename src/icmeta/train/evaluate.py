@@ -10,6 +10,7 @@ the loop's business (`icmeta.train.log`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -18,7 +19,7 @@ from .. import metrics as M
 from ..model import Transformers, hook_name
 from ..task import Batch
 
-CHUNK = 512  # sequences per evaluation forward pass (bounds memory, keeps caches warm)
+CHUNK = 128  # sequences per evaluation forward pass: a chunk's activations stay in the CPU's caches
 CIRCUIT_METRICS = ("bigram", "label_attention", "chunk_example")
 
 
@@ -35,17 +36,25 @@ class Evaluation:
 
 
 class Evaluator:
-    """Evaluate models on `batch` (and RLA on `rla_batch`, the same sequences with labels re-dealt)."""
+    """Evaluate models on `batch` (and RLA on `rla_batch`, the same sequences with labels re-dealt).
+
+    The batches are cut into chunks of `CHUNK` sequences once, here, so that every forward
+    pass sees the same shapes (a compiled forward compiles once).
+    """
 
     def __init__(self, batch: Batch, rla_batch: Batch, N: int, layers: int):
         self.batch, self.rla_batch, self.N, self.layers = batch, rla_batch, N, layers
         self.size = batch.target.shape[1]
+        self.chunks = [batch.select(slice(i, i + CHUNK)) for i in range(0, self.size, CHUNK)]
+        self.rla_chunks = [rla_batch.select(slice(i, i + CHUNK)) for i in range(0, self.size, CHUNK)]
 
     @torch.no_grad()
-    def __call__(self, model: Transformers, full: bool) -> Evaluation:
+    def __call__(self, model: Transformers | Callable, full: bool) -> Evaluation:
+        """Measure `model` (a `Transformers`, or a function with its call signature, e.g.
+        its compiled forward)."""
         logits, caches = [], []
-        for i in range(0, self.size, CHUNK):
-            lg, cache = model(self.batch.select(slice(i, i + CHUNK)), query_only=not full, return_patterns=full)
+        for chunk in self.chunks:
+            lg, cache = model(chunk, query_only=not full, return_patterns=full)
             logits.append(lg)
             caches.append(cache)
         logits = torch.cat(logits, 1)
@@ -57,9 +66,9 @@ class Evaluator:
         if not full:
             return out
         rla = []
-        for i in range(0, self.size, CHUNK):
-            lg, _ = model(self.rla_batch.select(slice(i, i + CHUNK)), query_only=True)
-            rla.append(lg.argmax(-1) == self.rla_batch.target[:, i : i + CHUNK])
+        for chunk in self.rla_chunks:
+            lg, _ = model(chunk, query_only=True, return_patterns=False)
+            rla.append(lg.argmax(-1) == chunk.target)
         out.rla = torch.cat(rla, 1).double().mean(1)
         out.patterns = [torch.cat([c[hook_name(l)] for c in caches], 1) for l in range(self.layers)]
         for p in out.patterns:

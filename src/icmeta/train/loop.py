@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import math
 import time
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .. import __version__, phases
@@ -34,9 +34,10 @@ from ..store import (
 )
 from ..task import Sampler, make_world
 from . import checkpoint
+from .kernels import build_batch, compile_mode, forward, member_losses, prepare as compiled, step_begin
 from .evaluate import Evaluation, Evaluator
 from .log import MetricLog, Snapshots
-from .optim import StackedOptimizer
+from .optim import StackedOptimizer, sgd_update_
 
 
 def log_schedule(steps: int, per_decade: int) -> list[int]:
@@ -142,17 +143,22 @@ class Trainer:
         """Weights, optimiser and training data streams as at step 0."""
         init_gens = [torch.Generator().manual_seed(s["init"]) for s in self.seeds]
         self.model = Transformers(self.task, self.model_cfg, init_gens).to(self.device)
+        # the pure tensor work, compiled or not (icmeta.train.kernels)
+        kernels = self.train_cfg.kernels
         lr = torch.tensor([c.train.lr for c in self.configs], device=self.device)
-        self.optimizer = StackedOptimizer(self.model, self.train_cfg.optimizer, lr)
+        self.optimizer = StackedOptimizer(self.model, self.train_cfg.optimizer, lr,
+                                          sgd_update=compiled(sgd_update_, kernels, self.device, "update"))
         self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
+        self.build = partial(compiled(build_batch, kernels, self.device), self.sampler)
+        self.losses = partial(compiled(member_losses, kernels, self.device), self.model)
+        self.forward = partial(compiled(forward, kernels, self.device, "kept"), self.model)
 
     # -- one step ------------------------------------------------------------------------
     def train_step(self) -> torch.Tensor:
         """One update of every member on a fresh batch; returns the [E] losses."""
-        batch = self.sampler.sample(self.train_cfg.batch_size, self.data_gens)
-        logits, _ = self.model(batch, query_only=True)
-        loss = F.cross_entropy(logits.flatten(0, 1), batch.target.flatten(), reduction="none")
-        loss = loss.reshape(self.E, -1).mean(1)
+        step_begin(self.train_cfg.kernels, self.device)
+        batch = self.build(*self.sampler.draws(self.train_cfg.batch_size, self.data_gens))
+        loss = self.losses(batch)
         loss.sum().backward()
         self.optimizer.step()
         return loss.detach()
@@ -227,7 +233,8 @@ class Trainer:
         self.ceilings = self._ceilings()
         segment = {"from_step": self.step, "to_step": self.step, "wall_time_s": 0.0,
                    "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   **PROVENANCE, **hardware(self.device)}
+                   **PROVENANCE, **hardware(self.device),
+                   "compile_mode": compile_mode(self.device) if self.train_cfg.kernels == "compiled" else None}
         self.segments.append(segment)
         write_json(d / "config.json", self.info("running"))
         for cb in self.callbacks:
@@ -236,7 +243,7 @@ class Trainer:
         while True:
             full = self.step % self.metrics_interval == 0 or self.step in self.pattern_schedule
             if full or self.step % self.eval_interval == 0:
-                ev = self.evaluator(self.model, full)
+                ev = self.evaluator(self.forward, full)
                 self.log.record(self.step, ev)
                 if self.step in self.pattern_schedule:  # always a full evaluation
                     self.snapshots.add(self.step, ev.patterns)

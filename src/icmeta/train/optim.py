@@ -8,10 +8,17 @@ kept for the learning-rate notes.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 from torch import nn
 
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
+
+
+def sgd_update_(params: list[torch.Tensor], grads: list[torch.Tensor], lrs: list[torch.Tensor]) -> None:
+    """p -= lr * g for every parameter, in place (a pure tensor function: it can be compiled)."""
+    torch._foreach_sub_(params, torch._foreach_mul(grads, lrs))
 
 
 class StackedOptimizer:
@@ -23,25 +30,29 @@ class StackedOptimizer:
         lr: [E] learning rates, one per member.
     """
 
-    def __init__(self, model: nn.Module, kind: str, lr: torch.Tensor):
+    def __init__(self, model: nn.Module, kind: str, lr: torch.Tensor, sgd_update: Callable | None = None):
         self.params = dict(model.named_parameters())
         self.kind, self.lr = kind, lr
+        self.sgd_update = sgd_update or sgd_update_
         self.t = 0  # updates made
         self.m: dict[str, torch.Tensor] = {}
         self.v: dict[str, torch.Tensor] = {}
 
     def _lr(self, p: torch.Tensor) -> torch.Tensor:
-        return self.lr.reshape(-1, *([1] * (p.dim() - 1)))
+        return self.lr.reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
 
     @torch.no_grad()
     def step(self) -> None:
         """Update every parameter from its gradient, then clear the gradient."""
         self.t += 1
-        for name, p in self.params.items():
-            g = p.grad
-            if self.kind == "sgd":
-                p.sub_(self._lr(p) * g)
-            else:
+        names = list(self.params)
+        params = [self.params[n] for n in names]
+        grads = [p.grad for p in params]
+        lrs = [self._lr(p) for p in params]
+        if self.kind == "sgd":
+            self.sgd_update(params, grads, lrs)
+        else:
+            for name, p, g in zip(names, params, grads):
                 m = self.m.setdefault(name, torch.zeros_like(p))
                 v = self.v.setdefault(name, torch.zeros_like(p))
                 m.mul_(BETA1).add_(g, alpha=1 - BETA1)
@@ -49,6 +60,7 @@ class StackedOptimizer:
                 mhat = m / (1 - BETA1**self.t)
                 vhat = v / (1 - BETA2**self.t)
                 p.sub_(self._lr(p) * mhat / (vhat.sqrt() + ADAM_EPS))
+        for p in params:
             p.grad = None
 
     def state_dict(self) -> dict:

@@ -1,0 +1,96 @@
+"""How the training step and the evaluation passes run: compiled or op by op.
+
+``kernels="compiled"`` (the default) hands each pure tensor function to `torch.compile` with
+``fullgraph=True`` and static shapes: on the CPU, inductor fuses the elementwise work
+around the matmuls into generated C++/OpenMP loops; on a GPU, ``mode="reduce-overhead"``
+also replays the kernels as CUDA graphs, so a step is a few launches instead of hundreds.
+Each function compiles once per shape (seconds, cached on disk by PyTorch across processes).
+The arithmetic is the same as ``kernels="eager"`` up to float rounding (fused kernels sum
+in another order), which is why the choice is a config field and part of a run's name.
+
+``ICMETA_COMPILE_MODE`` overrides the `torch.compile` mode (e.g. ``default`` on a GPU
+where CUDA graphs misbehave); the mode used is recorded with each training segment.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..model import Transformers
+from ..task import Batch, Sampler
+
+
+def compile_mode(device: torch.device) -> str:
+    """The `torch.compile` mode for `device`: CUDA graphs on a GPU, plain inductor on the CPU."""
+    return os.environ.get("ICMETA_COMPILE_MODE") or ("reduce-overhead" if device.type == "cuda" else "default")
+
+
+# One compiled function per (function, mode, role) for the whole process: the model is an
+# argument, so a new run's models reuse the compiled code of an earlier run of the same
+# shapes; each new shape (members, batch, architecture) compiles once more.
+_COMPILED: dict[tuple[Callable, str, str], Callable] = {}
+torch._dynamo.config.recompile_limit = 64  # shapes per function in one process (a sweep has many)
+
+ROLES = ("step", "kept", "update")
+
+
+def prepare(fn: Callable, kernels: str, device: torch.device, role: str = "step") -> Callable:
+    """`fn` as it will run: compiled (one graph, static shapes) or as it is.
+
+    `role` says how its outputs are used, which matters only under CUDA graphs, where every
+    replay writes its outputs into the same memory:
+
+    - "step": a part of the training step; the loop calls `step_begin` once per step, and
+      the outputs are used before the step ends (batch -> loss -> gradients).
+    - "kept": outputs kept across calls (evaluation chunks): each call begins a graph step
+      and returns copies.
+    - "update": reads the step's gradients and updates the parameters in place: compiled
+      without graphs (it is one fused kernel either way).
+    """
+    if kernels == "eager":
+        return fn
+    mode = compile_mode(device)
+    if role == "update" and mode == "reduce-overhead":
+        mode = "default"
+    key = (fn, mode, role)
+    if key not in _COMPILED:
+        compiled = torch.compile(fn, mode=mode, fullgraph=True, dynamic=False)
+        _COMPILED[key] = _kept(compiled) if role == "kept" and mode == "reduce-overhead" else compiled
+    return _COMPILED[key]
+
+
+def step_begin(kernels: str, device: torch.device) -> None:
+    """Mark the start of a training step for CUDA graphs (a no-op elsewhere)."""
+    if kernels == "compiled" and compile_mode(device) == "reduce-overhead":
+        torch.compiler.cudagraph_mark_step_begin()
+
+
+def _kept(fn: Callable) -> Callable:
+    """A CUDA-graphed function whose outputs survive its next call."""
+    def call(*args, **kwargs):
+        torch.compiler.cudagraph_mark_step_begin()
+        out = fn(*args, **kwargs)
+        return torch.utils._pytree.tree_map(lambda t: t.clone() if isinstance(t, torch.Tensor) else t, out)
+
+    return call
+
+
+def build_batch(sampler: Sampler, u: torch.Tensor, z: torch.Tensor) -> Batch:
+    """`Sampler.build` as a function of the sampler: the batch from its random draws."""
+    return sampler.build(u, z)
+
+
+def forward(model: Transformers, batch: Batch, query_only: bool = False, return_patterns: bool = False):
+    """`Transformers.forward` as a function of the model (what the evaluation compiles)."""
+    return model(batch, query_only=query_only, return_patterns=return_patterns)
+
+
+def member_losses(model: Transformers, batch: Batch) -> torch.Tensor:
+    """[E] mean cross-entropy of each member's query predictions (the training loss)."""
+    logits, _ = model(batch, query_only=True)
+    E = logits.shape[0]
+    return F.cross_entropy(logits.flatten(0, 1), batch.target.flatten(), reduction="none").reshape(E, -1).mean(1)
