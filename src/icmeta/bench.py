@@ -219,7 +219,10 @@ def main(quick: bool = False, device: str = "auto", kernels: str = "compiled", j
           f"(torch.utils.flop_counter: {counted / 1e6:.1f}, {'equal' if formula == counted else 'MISMATCH'})")
     print("steps/s include the evaluations on the paper schedule (accuracy every 100 steps, RLA, attention and\n"
           "circuit metrics every 500), amortised; GFLOP/s counts the matmul FLOPs executed, evaluation included.")
-    out: dict = {"flops_per_step": formula, "flop_counter": counted, "kernels": kernels, "settings": []}
+    from .store import git_state, hardware
+
+    out: dict = {"flops_per_step": formula, "flop_counter": counted, "kernels": kernels, "settings": [],
+                 "provenance": {**git_state(), **hardware(devices[-1]), "cpu_threads": os.cpu_count()}}
     for dev in devices:
         thread_options = sorted({1, os.cpu_count() or 1}) if dev.type == "cpu" else [None]
         for threads in thread_options:
