@@ -19,3 +19,10 @@ def tiny():
         return preset("fast", seed=seed, **base)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """A test may change torch's thread count; the next one starts with one thread again."""
+    yield
+    torch.set_num_threads(1)

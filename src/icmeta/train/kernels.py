@@ -34,6 +34,10 @@ def compile_mode(device: torch.device) -> str:
 # shapes; each new shape (members, batch, architecture) compiles once more.
 _COMPILED: dict[tuple[Callable, str, str], Callable] = {}
 torch._dynamo.config.recompile_limit = 64  # shapes per function in one process (a sweep has many)
+# The fused CPU kernels run on one thread (the matmuls still use every thread): split across
+# threads, a reduction's order depends on the tensor's shape, and so on the number of members
+# trained together; a member must train bit for bit the same alone or in any ensemble.
+torch._inductor.config.cpp.threads = 1
 
 ROLES = ("step", "kept", "update")
 
@@ -89,8 +93,14 @@ def forward(model: Transformers, batch: Batch, query_only: bool = False, return_
     return model(batch, query_only=query_only, return_patterns=return_patterns)
 
 
-def member_losses(model: Transformers, batch: Batch) -> torch.Tensor:
-    """[E] mean cross-entropy of each member's query predictions (the training loss)."""
-    logits, _ = model(batch, query_only=True)
+def member_losses(model: Transformers, batch: Batch, forward: Callable = forward) -> torch.Tensor:
+    """[E] mean cross-entropy of each member's query predictions (the training loss).
+
+    `forward` is the model's forward pass (compiled or not); the cross-entropy stays outside
+    it, op by op: compiled, its fused kernels round a member's loss differently depending on
+    how many members share the batch, and a member must train the same alone or in any
+    ensemble (tests/test_train.py).
+    """
+    logits, _ = forward(model, batch, query_only=True)
     E = logits.shape[0]
     return F.cross_entropy(logits.flatten(0, 1), batch.target.flatten(), reduction="none").reshape(E, -1).mean(1)

@@ -150,7 +150,7 @@ class Trainer:
                                           sgd_update=compiled(sgd_update_, kernels, self.device, "update"))
         self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
         self.build = partial(compiled(build_batch, kernels, self.device), self.sampler)
-        self.losses = partial(compiled(member_losses, kernels, self.device), self.model)
+        self.losses = partial(member_losses, self.model, forward=compiled(forward, kernels, self.device))
         self.forward = partial(compiled(forward, kernels, self.device, "kept"), self.model)
 
     # -- one step ------------------------------------------------------------------------
