@@ -163,3 +163,12 @@ def test_state_that_loads_but_does_not_fit_restarts_from_scratch(tiny, tmp_path)
     ref = load_or_train(tiny(0), root=tmp_path / "ref", progress=False)
     pd.testing.assert_frame_equal(run.metrics, ref.metrics)  # nothing half-restored survived
     assert len(list(d.glob("resume.pt.bad-*"))) == 1
+
+
+def test_an_archived_run_of_an_older_version_is_read_only_when_asked():
+    gpu = Path(__file__).resolve().parents[1] / "runs" / "gpu" / "paper-lr0.01-90k"
+    with pytest.raises(StoreError, match="results version 2"):
+        load_run(gpu)
+    run = load_run(gpu, archive=True)
+    assert run.info["results_version"] == 2 and run.config.train.kernels == "eager"
+    assert run.config.train.device == "cuda" and len(run.metrics) > 0

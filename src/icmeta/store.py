@@ -320,9 +320,19 @@ def is_complete(directory: Path) -> bool:
         return False
 
 
-def load_run(directory: Path | str) -> Run:
+# Archived runs: results versions whose files this code still reads (`load_run(..., archive=True)`).
+# Version 2 had the same metrics, columns and patterns; its arithmetic was op by op (eager).
+READABLE_ARCHIVES = (2,)
+
+
+def load_run(directory: Path | str, archive: bool = False) -> Run:
     """Read a finished run; `StoreError` (one line) if a file is missing or unreadable, the run
-    is unfinished, or it was made under another results version."""
+    is unfinished, or it was made under another results version.
+
+    `archive=True` also reads a run of an older results version listed in `READABLE_ARCHIVES`
+    (a record made by older code, e.g. on a GPU that cannot be rerun here); it is never
+    returned by `find_run`, and `Run.info["results_version"]` says which version made it.
+    """
     d = Path(directory)
     retrain = "delete the folder to retrain it"
     info = _read_json(d / "config.json", retrain)
@@ -330,10 +340,13 @@ def load_run(directory: Path | str) -> Run:
         raise StoreError(f"{d}: not a finished run (status {info.get('status') if isinstance(info, dict) else None!r}); "
                          "train it to the end, or delete the folder")
     version = info.get("results_version", 1)
-    if version != RESULTS_VERSION:
+    if version != RESULTS_VERSION and not (archive and version in READABLE_ARCHIVES):
         raise StoreError(f"{d}: made under results version {version}, this code reads version {RESULTS_VERSION} "
                          f"(see icmeta.store.RESULTS_VERSION); {retrain}")
     try:
+        if version < 3:  # made before the `kernels` field: op by op
+            for m in info["members"]:
+                m["config"]["train"].setdefault("kernels", "eager")
         configs = [Config.from_dict(m["config"]) for m in info["members"]]
         labels = [m["label"] for m in info["members"]]
         info["segments"][0]["wall_time_s"]
