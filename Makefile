@@ -37,6 +37,12 @@ install: $(PY)
 	@if $(PY) -c "import ipykernel" 2>/dev/null; then \
 	   $(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null; \
 	 else echo "install: ipykernel not installed in $(VENV)"; fi
+	@# torch.compile (the default kernels) builds C++ on the CPU
+	@if ! command -v g++ >/dev/null; then \
+	   if [ "$$(id -u)" = 0 ]; then \
+	     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y g++; \
+	   else echo "install: g++ missing; run 'sudo apt-get install -y g++' (or train with --set kernels=eager)"; fi; \
+	 fi
 	@if [ ! -x /usr/bin/chromium ]; then \
 	   if [ "$$(id -u)" = 0 ]; then \
 	     apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \

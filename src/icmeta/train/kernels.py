@@ -15,11 +15,13 @@ where CUDA graphs misbehave); the mode used is recorded with each training segme
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from ..config import ConfigError
 from ..model import Transformers
 from ..task import Batch, Sampler
 
@@ -57,6 +59,9 @@ def prepare(fn: Callable, kernels: str, device: torch.device, role: str = "step"
     """
     if kernels == "eager":
         return fn
+    if device.type == "cpu" and not any(shutil.which(c) for c in ("g++", "c++", "clang++")):
+        raise ConfigError("kernels", kernels, "'eager' on this machine: torch.compile needs a C++ compiler "
+                          "on the CPU (install g++, e.g. apt-get install g++)")
     mode = compile_mode(device)
     if role == "update" and mode == "reduce-overhead":
         mode = "default"
