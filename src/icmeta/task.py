@@ -152,6 +152,7 @@ class Sampler:
 
     # -- random draws: one model, one generator, a fixed order -------------------------
     def draws(self, b: int, generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The random numbers of one batch (uniforms `u`, normals `z`), each model from its own generator."""
         N, Kmax = self.N, self.Kmax
         u = torch.ones(self.E, b, 4 + N + Kmax, device=self.device, dtype=torch.float64)
         z = torch.empty(self.E, b, N + 1, self.D, device=self.device)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 import math
 import time
-from functools import partial
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import numpy as np
