@@ -158,7 +158,10 @@ def measure(device: torch.device, E: int, kernels: str = "compiled", repeats: in
     t_quick = _median_time(lambda: tr.evaluator(tr.forward, False), repeats, 1, sync)
     t_full = _median_time(lambda: tr.evaluator(tr.forward, True), repeats, 1, sync)
     ei, mi = tr.eval_interval, tr.metrics_interval
-    per_step = t_step + t_quick * (1 / ei - 1 / mi) + t_full / mi
+
+    def amortised(quick: float, full: float) -> float:  # per step: a full evaluation replaces a quick one
+        return quick * (1 / ei - 1 / mi) + full / mi
+
     cfg = tr.configs[0]
     train_flops = E * flops_per_step(cfg.task, cfg.model, cfg.train.batch_size)
     eager = partial(eager_forward, tr.model)
@@ -166,8 +169,8 @@ def measure(device: torch.device, E: int, kernels: str = "compiled", repeats: in
     f_full = _counted_flops(lambda: tr.evaluator(eager, True))
     wall, mm = _matmul_seconds(tr, inner, sync)
     return Measured(device.type, torch.get_num_threads() if device.type == "cpu" else None, E, kernels,
-                    t_step, t_quick, t_full, per_step, train_flops,
-                    f_quick * (1 / ei - 1 / mi) + f_full / mi, max(0.0, wall - mm), peak)
+                    t_step, t_quick, t_full, t_step + amortised(t_quick, t_full), train_flops,
+                    amortised(f_quick, f_full), max(0.0, wall - mm), peak)
 
 
 def check_flops(device: torch.device) -> tuple[float, float]:

@@ -43,10 +43,10 @@ class Evaluator:
     """
 
     def __init__(self, batch: Batch, rla_batch: Batch, N: int, layers: int):
-        self.batch, self.rla_batch, self.N, self.layers = batch, rla_batch, N, layers
-        self.size = batch.target.shape[1]
-        self.chunks = [batch.select(slice(i, i + CHUNK)) for i in range(0, self.size, CHUNK)]
-        self.rla_chunks = [rla_batch.select(slice(i, i + CHUNK)) for i in range(0, self.size, CHUNK)]
+        self.batch, self.N, self.layers = batch, N, layers
+        size = batch.target.shape[1]
+        self.chunks = [batch.select(slice(i, i + CHUNK)) for i in range(0, size, CHUNK)]
+        self.rla_chunks = [rla_batch.select(slice(i, i + CHUNK)) for i in range(0, size, CHUNK)]
 
     @torch.no_grad()
     def __call__(self, model: Transformers | Callable, full: bool) -> Evaluation:

@@ -41,9 +41,6 @@ torch._dynamo.config.recompile_limit = 64  # shapes per function in one process 
 # trained together; a member must train bit for bit the same alone or in any ensemble.
 torch._inductor.config.cpp.threads = 1
 
-ROLES = ("step", "kept", "update")
-
-
 def prepare(fn: Callable, kernels: str, device: torch.device, role: str = "step") -> Callable:
     """`fn` as it will run: compiled (one graph, static shapes) or as it is.
 

@@ -33,33 +33,30 @@ class StackedOptimizer:
     def __init__(self, model: nn.Module, kind: str, lr: torch.Tensor, sgd_update: Callable | None = None):
         self.params = dict(model.named_parameters())
         self.kind, self.lr = kind, lr
+        # each parameter's lr broadcast to its shape, made once (views: no copies)
+        self.lrs = [lr.reshape(-1, *([1] * (p.dim() - 1))).expand_as(p) for p in self.params.values()]
         self.sgd_update = sgd_update or sgd_update_
         self.t = 0  # updates made
         self.m: dict[str, torch.Tensor] = {}
         self.v: dict[str, torch.Tensor] = {}
 
-    def _lr(self, p: torch.Tensor) -> torch.Tensor:
-        return self.lr.reshape(-1, *([1] * (p.dim() - 1))).expand_as(p)
-
     @torch.no_grad()
     def step(self) -> None:
         """Update every parameter from its gradient, then clear the gradient."""
         self.t += 1
-        names = list(self.params)
-        params = [self.params[n] for n in names]
+        params = list(self.params.values())
         grads = [p.grad for p in params]
-        lrs = [self._lr(p) for p in params]
         if self.kind == "sgd":
-            self.sgd_update(params, grads, lrs)
+            self.sgd_update(params, grads, self.lrs)
         else:
-            for name, p, g in zip(names, params, grads):
+            for name, p, g, lr in zip(self.params, params, grads, self.lrs):
                 m = self.m.setdefault(name, torch.zeros_like(p))
                 v = self.v.setdefault(name, torch.zeros_like(p))
                 m.mul_(BETA1).add_(g, alpha=1 - BETA1)
                 v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
                 mhat = m / (1 - BETA1**self.t)
                 vhat = v / (1 - BETA2**self.t)
-                p.sub_(self._lr(p) * mhat / (vhat.sqrt() + ADAM_EPS))
+                p.sub_(lr * mhat / (vhat.sqrt() + ADAM_EPS))
         for p in params:
             p.grad = None
 
