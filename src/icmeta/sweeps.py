@@ -1,0 +1,191 @@
+"""The paper's sweeps, by figure: which settings each figure trains, over which seeds.
+
+A sweep is the cross product of its axes (``K=32,64,128`` x ``eps=0.1,0.5``), each point
+trained with every seed, on top of a preset and fixed overrides. Every point-and-seed is one
+**member**: one model with one config, stored as its own run (``run-<hash of that config>``,
+`icmeta.store`), whichever members it was trained beside (`icmeta.sweep_runner`). A member's
+label names its swept values (``K=32,eps=0.5``); it belongs to the sweep, not to the stored
+run, so the same stored model can appear in two sweeps under two labels (the K = 64 point of
+Fig. 7b is the ε = 0.1 point of Fig. 7c).
+
+`SWEEPS` holds every sweep the book draws, keyed by the figure (panel) that draws it;
+`python -m icmeta sweep` builds the same objects from ``--vary`` options.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .config import PRESET_SEEDS, PRESETS, VARIANT_STEPS, Config, ConfigError, _split, preset, set_field, validate
+
+Setting = tuple[tuple[str, Any], ...]  # ((field, value), ...), hashable
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept quantity: its name and, per point, the label text and the fields it sets.
+
+    Most axes set one field (``Axis.of("K", [32, 64])``); a tied axis sets several
+    (Fig. 5's ``K=L``: K and L together).
+    """
+
+    name: str
+    points: tuple[tuple[str, Setting], ...]
+
+    @classmethod
+    def of(cls, name: str, values: Sequence[Any]) -> "Axis":
+        """An axis over one config field; values are typed and checked like ``--set``."""
+        points = []
+        for v in values:
+            typed = _typed(name, v)
+            points.append((_text(typed), ((name, typed),)))
+        if len({p[0] for p in points}) != len(points):
+            raise ConfigError(name, list(values), "distinct values")
+        return cls(name, tuple(points))
+
+    @classmethod
+    def tied(cls, names: Sequence[str], values: Sequence[Any]) -> "Axis":
+        """Several fields set to the same value at each point (``K=L``)."""
+        points = tuple((_text(_typed(names[0], v)), tuple((n, _typed(n, v)) for n in names)) for v in values)
+        return cls("=".join(names), points)
+
+    @property
+    def fields(self) -> list[str]:
+        return [f for f, _ in self.points[0][1]]
+
+
+def _typed(name: str, value: Any) -> Any:
+    """`value` converted to the type of config field `name` (ConfigError if it cannot be)."""
+    from .config import flatten
+
+    c = set_field(Config(), name, value)
+    return flatten(c)[name]
+
+
+def _text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of a sweep: its label (swept values), seed and full config."""
+
+    label: str
+    seed: int
+    config: Config
+    setting: Setting  # the swept fields and their values
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A grid of settings x seeds over a preset.
+
+    Attributes:
+        name: the figure (panel) it is drawn in, e.g. ``fig7b``, or a name of the user's.
+        axes: the swept quantities; the grid is their cross product (none: one point).
+        fixed: overrides applied to every member (``(("p_B", 0.25),)``).
+        steps: training steps per preset; a preset not listed trains its `VARIANT_STEPS`.
+        title: one line for figures and progress.
+    """
+
+    name: str
+    axes: tuple[Axis, ...] = ()
+    fixed: Setting = ()
+    steps: tuple[tuple[str, int], ...] = ()
+    title: str = ""
+
+    def steps_for(self, preset_name: str) -> int:
+        own = dict(self.steps)
+        if preset_name in own:
+            return own[preset_name]
+        if preset_name in VARIANT_STEPS:
+            return VARIANT_STEPS[preset_name]
+        return PRESETS[preset_name].get("steps", 400_000)
+
+    def points(self) -> list[tuple[str, Setting]]:
+        """(label, setting) of every grid point, in axis order."""
+        if not self.axes:
+            return [("main", ())]
+        out = []
+        for combo in itertools.product(*(a.points for a in self.axes)):
+            label = ",".join(f"{a.name}={text}" for a, (text, _) in zip(self.axes, combo))
+            out.append((label, tuple(kv for _, s in combo for kv in s)))
+        return out
+
+    def members(self, preset_name: str = "fast", seeds: Sequence[int] | None = None, device: str = "cpu",
+                overrides: Setting | dict = ()) -> list[Member]:
+        """Every point x seed as a validated `Member` (points outer, seeds inner).
+
+        `overrides` (``--set``) apply to every member after `fixed`; a swept field cannot be
+        overridden. Raises `ConfigError` (one line) for an unknown preset or a bad value.
+        """
+        if preset_name not in PRESETS:
+            raise ConfigError("preset", preset_name, ", ".join(PRESETS))
+        seeds = list(PRESET_SEEDS.get(preset_name, (0,)) if seeds is None else seeds)
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise ConfigError("seeds", seeds, "one or more distinct integers")
+        overrides = tuple(overrides.items()) if isinstance(overrides, dict) else tuple(overrides)
+        swept = {f for a in self.axes for f in a.fields}
+        for k, _ in overrides:
+            if k in swept:
+                raise ConfigError(k, "set and swept", f"either --set {k}=... or --vary {k}=..., not both")
+        out = []
+        for label, setting in self.points():
+            for s in seeds:
+                c = preset(preset_name, seed=s, device=device, steps=self.steps_for(preset_name))
+                for k, v in (*self.fixed, *overrides, *setting):
+                    c = set_field(c, k, v)
+                out.append(Member(label, s, validate(c), setting))
+        return out
+
+
+def parse_vary(texts: Sequence[str]) -> tuple[Axis, ...]:
+    """``--vary K=32,64,128`` options as axes (one per option, in order)."""
+    axes = []
+    for text in texts:
+        name, values = _split(text)
+        vals = [v.strip() for v in values.split(",") if v.strip()]
+        if not vals:
+            raise ConfigError(name, values, "a comma-separated list of values, e.g. K=32,64,128")
+        if name in {f for a in axes for f in a.fields}:
+            raise ConfigError(name, "varied twice", "one --vary per field")
+        axes.append(Axis.of(name, vals))
+    return tuple(axes)
+
+
+# ----------------------------------------------------------------------- the paper's sweeps
+
+def _sweep(name: str, title: str, *axes: Axis, fixed: dict | None = None, steps: dict | None = None) -> Sweep:
+    return Sweep(name, tuple(axes), tuple((fixed or {}).items()), tuple((steps or {}).items()), title)
+
+
+# Full length of the preset (40,000 steps at `fast`, 4x10^5 at `paper`) where later jumps are
+# expected (large T, Fig. 18); the variants' length (`VARIANT_STEPS`: 15,000 / 150,000) elsewhere.
+_FULL = {name: PRESETS[name].get("steps", 400_000) for name in PRESETS}
+
+SWEEPS: dict[str, Sweep] = {s.name: s for s in [
+    _sweep("fig7a", "number of tasks T", Axis.of("T", [1, 2, 3, 4])),
+    _sweep("fig7b", "number of item classes K", Axis.of("K", [32, 64, 128, 256, 512, 1024])),
+    _sweep("fig7c", "within-class noise ε", Axis.of("eps", [0.1, 0.25, 0.5, 0.75, 1.0])),
+    _sweep("fig7d", "class Zipf exponent α", Axis.of("alpha", [0.0, 0.25, 0.5, 0.75, 1.0, 1.25])),
+    _sweep("fig7e", "task Zipf exponent β", Axis.of("beta", [0.0, 0.25, 0.5, 0.75, 1.0])),
+    _sweep("fig5", "SCC theory: SCC-only model, K = L, T = 2, disjoint task maps",
+           Axis.tied(["K", "L"], [8, 16, 32]), fixed={"task_maps": "disjoint", "T": 2, "mask": "scc"}),
+    _sweep("fig12", "the copy task: T = 1, p_B = 1, B = 1", fixed={"T": 1, "p_B": 1.0, "B": 1}),
+    _sweep("fig13", "pruned at initialisation to one phase's circuit", Axis.of("mask", ["none", "ncc", "scc", "fcc"])),
+    _sweep("fig15a", "burstiness B at p_B = 0.25", Axis.of("B", [1, 2]), fixed={"p_B": 0.25}),
+    _sweep("fig15b", "probability p_B that the query class is in the context (B = 1)",
+           Axis.of("p_B", [0.0, 0.25, 0.5, 0.75, 1.0])),
+    _sweep("phase_diagram", "K x ε: which plateaus appear", Axis.of("K", [32, 64, 128, 256]),
+           Axis.of("eps", [0.1, 0.25, 0.5, 0.75, 1.0])),
+    _sweep("fig18", "many tasks: T from 3 to 18", Axis.of("T", [3, 6, 9, 12, 15, 18]), steps=_FULL),
+]}
+
+
+def sweep(name: str) -> Sweep:
+    """The sweep named `name` (a key of `SWEEPS`); ConfigError naming the choices otherwise."""
+    if name not in SWEEPS:
+        raise ConfigError("sweep", name, ", ".join(SWEEPS))
+    return SWEEPS[name]
