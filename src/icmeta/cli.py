@@ -1,4 +1,4 @@
-"""Command line: ``python -m icmeta {train,bench,figure}``.
+"""Command line: ``python -m icmeta {train,sweep,bench,figure}``.
 
 User errors (bad values, unknown keys) print one line naming the field, the value and what
 is allowed, and exit with status 2 without writing anything; so does a run store problem
@@ -41,6 +41,25 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--resume-every", type=float, default=30.0, metavar="SECONDS",
                    help="how often the full training state is saved for resuming (default 30 s)")
+    w = sub.add_parser("sweep", help="train every member of a sweep not stored yet; print one run directory per member")
+    w.add_argument("name", nargs="?", default=None,
+                   help="a sweep of the book (fig7a ... fig18, phase_diagram; see icmeta.sweeps.SWEEPS), or none with --vary")
+    w.add_argument("--preset", default="fast", help=f"one of {', '.join(PRESETS)}")
+    w.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds of every setting (default: the preset's)")
+    w.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a swept field and its values; several --vary give their cross product")
+    w.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field for every member")
+    w.add_argument("--executor", default="local", help="local (processes on this machine) or dask")
+    w.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="with --executor dask: a running scheduler (tcp://host:8786); default: start a LocalCluster")
+    w.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    w.add_argument("--group-size", type=int, default=None, help="members trained in one loop (default 3 on the CPU, 64 on a GPU)")
+    w.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    w.add_argument("--out", default=None, help="run store folder (default runs/ or $ICMETA_RUNS)")
+    w.add_argument("--no-progress", action="store_true")
+    w.add_argument("--resume-every", type=float, default=30.0, metavar="SECONDS",
+                   help="how often each group's training state is saved for resuming (default 30 s)")
     b = sub.add_parser("bench", help="training throughput, FLOPs and the reference-loader ratio")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--device", default="auto", help="cpu, cuda or auto")
@@ -48,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64], metavar="E", help="models trained together")
     b.add_argument("--json", default=None, metavar="FILE", help="also write the numbers to FILE")
     f = sub.add_parser("figure", help="draw a paper figure from stored runs into figures/ (trains nothing)")
-    f.add_argument("name", help="figure name, e.g. fig2")
+    f.add_argument("name", help="figure or panel name, e.g. fig2, fig7, fig7b")
     f.add_argument("--preset", default="fast")
     f.add_argument("--seeds", type=int, nargs="+", default=None)
     f.add_argument("--out", default="figures")
@@ -56,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "train":
             return _train(args)
+        if args.command == "sweep":
+            return _sweep(args)
         if args.command == "bench":
             from .bench import main as bench_main
 
@@ -94,3 +115,36 @@ def _train(args) -> int:
     run = load_or_train(configs, root=args.out, progress=not args.no_progress, resume_every_s=args.resume_every)
     print(run.directory)
     return 0
+
+
+def _sweep(args) -> int:
+    from .sweeps import Sweep, parse_vary, sweep
+    from .train import resolve_device
+    from .train.sweep import run_sweep
+
+    if args.device not in ("cpu", "cuda", "auto"):
+        raise ConfigError("device", args.device, "cpu, cuda, auto")
+    device = resolve_device(args.device).type
+    if args.resume_every < 0:
+        raise ConfigError("resume-every", args.resume_every, "a number of seconds >= 0")
+    if args.name is not None and args.vary:
+        raise ConfigError("vary", args.vary, f"nothing with a named sweep ({args.name} has its own axes)")
+    sw = sweep(args.name) if args.name is not None else Sweep("sweep", parse_vary(args.vary))
+    overrides = [_split_set(s) for s in args.sets]
+    members = sw.members(args.preset, args.seeds, device, overrides)
+    result = run_sweep(members, root=args.out, executor=args.executor, scheduler=args.scheduler,
+                       workers=args.workers, group_size=args.group_size, progress=not args.no_progress,
+                       resume_every_s=args.resume_every)
+    for m, d in zip(result.members, result.directories):
+        print(d if d is not None else f"# not stored: {m.label} seed {m.seed}")
+    for names, why in result.failures:
+        print(f"error: {', '.join(names)}: {why}", file=sys.stderr)
+    print(f"sweep: {len(members)} members, {result.trained} trained now, {len(members) - result.trained - sum(len(n) for n, _ in result.failures)} already stored, "
+          f"{sum(len(n) for n, _ in result.failures)} failed ({result.wall_time_s:.0f} s)", file=sys.stderr)
+    return 0 if result.ok else 1
+
+
+def _split_set(text: str):
+    from .config import _split
+
+    return _split(text)

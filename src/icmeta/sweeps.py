@@ -9,16 +9,21 @@ run, so the same stored model can appear in two sweeps under two labels (the K =
 Fig. 7b is the ε = 0.1 point of Fig. 7c).
 
 `SWEEPS` holds every sweep the book draws, keyed by the figure (panel) that draws it;
-`python -m icmeta sweep` builds the same objects from ``--vary`` options.
+`python -m icmeta sweep` builds the same objects from ``--vary`` options. `load_sweep` reads a
+sweep's stored runs (it never trains; the runner is `icmeta.train.sweep`).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
-from .config import PRESET_SEEDS, PRESETS, VARIANT_STEPS, Config, ConfigError, _split, preset, set_field, validate
+import pandas as pd
+
+from .config import PRESET_SEEDS, PRESETS, VARIANT_STEPS, Config, ConfigError, _split, flatten, preset, set_field, validate
+from .store import Run, StoreError, find_run
 
 Setting = tuple[tuple[str, Any], ...]  # ((field, value), ...), hashable
 
@@ -58,8 +63,6 @@ class Axis:
 
 def _typed(name: str, value: Any) -> Any:
     """`value` converted to the type of config field `name` (ConfigError if it cannot be)."""
-    from .config import flatten
-
     c = set_field(Config(), name, value)
     return flatten(c)[name]
 
@@ -189,3 +192,56 @@ def sweep(name: str) -> Sweep:
     if name not in SWEEPS:
         raise ConfigError("sweep", name, ", ".join(SWEEPS))
     return SWEEPS[name]
+
+
+# ------------------------------------------------------------------------ stored sweeps
+
+@dataclass
+class SweepRuns:
+    """A sweep's members with their stored runs (one single-member run each).
+
+    `frame(metric)` is the long table of one or more metrics over every member: columns
+    ``label``, ``seed``, ``step``, ``metric``, ``layer``, ``head``, ``value``, and one column
+    per swept field (its value)."""
+
+    sweep: Sweep
+    members: list[Member]
+    runs: list[Run]
+
+    def frame(self, metric: str | Sequence[str] = "acc") -> pd.DataFrame:
+        names = [metric] if isinstance(metric, str) else list(metric)
+        parts = []
+        for m, r in zip(self.members, self.runs):
+            df = r.metrics[r.metrics.metric.isin(names)].drop(columns="member")
+            df.insert(0, "label", m.label)
+            parts.append(df.assign(**dict(m.setting)))
+        return pd.concat(parts, ignore_index=True)
+
+    @property
+    def labels(self) -> list[str]:
+        """The grid points' labels, in sweep order."""
+        return list(dict.fromkeys(m.label for m in self.members))
+
+    def run(self, label: str, seed: int) -> Run:
+        for m, r in zip(self.members, self.runs):
+            if m.label == label and m.seed == seed:
+                return r
+        raise StoreError(f"{self.sweep.name}: no member {label!r} seed {seed}")
+
+
+def load_sweep(name_or_sweep: str | Sweep, preset_name: str = "fast", seeds: Sequence[int] | None = None,
+               device: str = "cpu", root: Path | str | None = None) -> SweepRuns:
+    """The stored runs of every member of a sweep; never trains.
+
+    Raises `StoreError` in one line naming the missing members and the command that trains
+    them, or (from `icmeta.store.find_run`) a stored run that does not match its member."""
+    sw = sweep(name_or_sweep) if isinstance(name_or_sweep, str) else name_or_sweep
+    members = sw.members(preset_name, seeds, device)
+    runs = [find_run([m.config], root) for m in members]
+    missing = [f"{m.label} seed {m.seed}" for m, r in zip(members, runs) if r is None]
+    if missing:
+        seeds_opt = "" if seeds is None else " --seeds " + " ".join(map(str, seeds))
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        raise StoreError(f"{sw.name}: {len(missing)} of {len(members)} runs not stored ({shown}); train them with: "
+                         f"python -m icmeta sweep {sw.name} --preset {preset_name}{seeds_opt}")
+    return SweepRuns(sw, members, runs)
