@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """Train (or find in the run store) every run the book uses, on all cores.
 
-The book's runs: the main run (the preset, 3 seeds together) and the reproduction-notes
-variants (`icmeta.train.variant_configs`). The notebooks would train missing runs one after
-another; this does the same work on all cores first.
+The book's runs: the main run (the preset, 3 seeds together), the reproduction-notes
+variants (`icmeta.train.variant_configs`), and every member of the paper's sweeps
+(`icmeta.sweeps.SWEEPS`, through the sweep runner `icmeta.train.sweep`). The sweep chapters
+only read stored runs; the main-result chapters would train missing runs one after another;
+this does all of it on all cores first.
 
 Scheduling: one worker process per core, each with one thread (on 2 cores, two 1-thread
 processes train more model-steps per second than one 2-thread process: a thread per batched
@@ -75,7 +77,22 @@ def main() -> int:
     wall = time.time() - t0
     shares = ", ".join(f"{b:.0f} s" for b in sorted(busy.values(), reverse=True))
     print(f"[train_book_runs] {len(todo)} runs in {wall:.0f} s with {workers} worker(s); busy per worker: {shares}")
-    return 0
+    return sweeps(a.preset, a.seeds, a.device, a.workers)
+
+
+def sweeps(preset_name: str, seeds: list[int], device: str, workers: int | None) -> int:
+    """Every member of every sweep of the book, each stored once (`python -m icmeta sweep`)."""
+    from icmeta.sweeps import SWEEPS
+    from icmeta.train.sweep import run_sweep
+
+    members = [m for s in SWEEPS.values() for m in s.members(preset_name, seeds, device)]
+    t0 = time.time()
+    result = run_sweep(members, workers=workers)
+    for names, why in result.failures:
+        print(f"[train_book_runs] sweep members failed: {', '.join(names)}: {why}", file=sys.stderr)
+    print(f"[train_book_runs] sweeps: {len({d for d in result.directories})} members stored, {result.trained} trained now "
+          f"({time.time() - t0:.0f} s)")
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":

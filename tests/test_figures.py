@@ -72,3 +72,43 @@ def test_circuits_at_and_settling_steps_read_the_metrics():
     assert at.loc[3000, "chunk_example_L1"] == 0.2 and at.loc[10000, "chunk_example_L1"] == 0.8
     s = settling_steps(m).set_index("metric")
     assert s.loc["acc", "settled_after"] == 0 and 3900 <= s.loc["chunk_example_L1", "settled_after"] < 4500
+
+
+def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
+    from icmeta import sweep_figures as SF
+    from icmeta.sweeps import Axis, Sweep, load_sweep
+    from icmeta.train.sweep import plan_groups, train_group
+
+    tiny = (("steps", 120), ("batch_size", 16), ("eval_size", 64), ("eval_every", 10))
+    grid = Sweep("grid", (Axis.of("K", [16, 32]), Axis.of("eps", [0.1, 0.5])), tiny + (("L", 16),), title="t")
+    theory = Sweep("fig5", (Axis.tied(["K", "L"], [8, 16]),), tiny + (("task_maps", "disjoint"), ("T", 2), ("mask", "scc")))
+    for sw in (grid, theory):
+        for group in plan_groups([m.config for m in sw.members("fast", [0, 1])], 4):
+            train_group(group, tmp_path)
+    sr = load_sweep(grid, "fast", [0, 1], root=tmp_path)
+    fig = SF.sweep_grid(sr)
+    panels = [a for a in fig.axes if a.get_title()]
+    assert [a.get_title() for a in panels] == sr.labels
+    # each panel: one line per seed, the values stored for that member
+    acc = sr.frame("acc")
+    for ax in panels:
+        lines = [l for l in ax.get_lines() if len(l.get_xdata()) > 2]
+        assert len(lines) == 2
+        want = acc[(acc.label == ax.get_title()) & (acc.seed == 0)].sort_values("step").value.to_numpy()
+        assert any(np.array_equal(l.get_ydata(), want) for l in lines)
+    plt.close(fig)
+    table = SF.plateau_table(sr)
+    assert list(table.setting) == sr.labels and {"seed 0", "seed 1", "final acc", "ideal: labels"} <= set(table.columns)
+    direct = SF.plateaus(sr.run("K=16,eps=0.5", 1))
+    assert table.set_index("setting").loc["K=16,eps=0.5", "seed 1"] == (
+        " → ".join(f"{c} {a:.2f}" for c, a in direct) or "no plateau")
+    plt.close(SF.phase_diagram(sr, "K", "eps"))
+    plt.close(SF.sweep_overlay(sr, ("acc", "loss")))
+    plt.close(SF.per_task_accuracy(sr, "K=16,eps=0.1"))
+    fig = SF.fig5(load_sweep(theory, "fast", [0, 1], root=tmp_path))
+    bars = [c for c in fig.axes[1].collections]
+    assert len(bars) == 4  # per K: the seeds' dots and the theory bar
+    assert np.isclose(bars[1].get_offsets()[0][1], 0.5 + 0.5 * (4 / 7))  # K = 8, N = 4: p = N/(K-1)
+    plt.close("all")
+    for f in (SF.fig11(), SF.fig14()):
+        plt.close(f)

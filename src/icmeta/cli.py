@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "figure":
             from .figures import make_figure
 
-            path = make_figure(args.name, preset_name=args.preset, seeds=args.seeds, out=Path(args.out))
-            print(path)
+            for path in make_figure(args.name, preset_name=args.preset, seeds=args.seeds, out=Path(args.out)):
+                print(path)
             return 0
     except (ConfigError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)

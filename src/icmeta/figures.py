@@ -210,17 +210,35 @@ def main_result(run):
 FIGURE_NAMES = ("fig1", "fig2", "fig3", "fig4", "main")
 
 
-def make_figure(name: str, preset_name: str = "fast", seeds: list[int] | None = None, out: Path = Path("figures"),
-                root: Path | None = None) -> Path:
-    """Draw figure `name` from the preset's stored run (nothing is trained) into ``out/name.png``.
+def figure_names() -> list[str]:
+    """Every name `make_figure` draws: the main run's figures and the sweep figures."""
+    from .sweep_figures import SWEEP_FIGURES
 
-    Raises `icmeta.store.StoreError` (one line, with the command that trains it) when the run
-    is not stored."""
+    return [*FIGURE_NAMES, *SWEEP_FIGURES]
+
+
+def make_figure(name: str, preset_name: str = "fast", seeds: list[int] | None = None, out: Path = Path("figures"),
+                root: Path | None = None) -> list[Path]:
+    """Draw figure `name` from stored runs (nothing is trained) into ``out/<name>.png`` (a figure
+    of several images, e.g. fig12 or fig15, writes one file per panel); returns the paths.
+
+    Raises `icmeta.store.StoreError` (one line, with the command that trains them) when runs
+    are not stored."""
     from .config import PRESET_SEEDS, ConfigError, preset
     from .store import StoreError, find_run
+    from .sweep_figures import SWEEP_FIGURES
 
-    if name not in FIGURE_NAMES:
-        raise ConfigError("figure", name, ", ".join(FIGURE_NAMES))
+    if name not in FIGURE_NAMES and name not in SWEEP_FIGURES:
+        raise ConfigError("figure", name, ", ".join(figure_names()))
+    out = Path(out)
+    if name in SWEEP_FIGURES:
+        paths = []
+        for stem, fig in SWEEP_FIGURES[name](preset_name, seeds, root):
+            out.mkdir(parents=True, exist_ok=True)
+            paths.append(out / f"{stem}.png")
+            fig.savefig(paths[-1], dpi=130, bbox_inches="tight")
+            plt.close(fig)
+        return paths
     seeds = list(seeds) if seeds else list(PRESET_SEEDS.get(preset_name, (0,)))
     configs = [preset(preset_name, seed=s) for s in seeds]
     run = find_run(configs, root)
@@ -228,12 +246,11 @@ def make_figure(name: str, preset_name: str = "fast", seeds: list[int] | None = 
         raise StoreError(f"{name}: the {preset_name} run of seeds {' '.join(map(str, seeds))} is not stored; train it with "
                          f"`python -m icmeta train --preset {preset_name} --seeds {' '.join(map(str, seeds))}`")
     fig = fig1(run.config) if name == "fig1" else globals()[name if name != "main" else "main_result"](run)
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}.png"
     fig.savefig(path, dpi=130)
     plt.close(fig)
-    return path
+    return [path]
 
 
 ROLE_COLORS = {"item": "#9ecae1", "label": "#fdae6b", "query": "#a1d99b"}

@@ -1,0 +1,413 @@
+"""The paper's sweep figures (Figs. 5, 6, 7, 11-15, 18 and the K x ε phase diagram), drawn from
+stored sweeps (`icmeta.sweeps.load_sweep`); nothing here trains.
+
+One palette across the book: seeds keep their colour in every figure (`SEED_COLORS`), and the
+settings of a sweep run along one ordered colormap (`setting_colors`). Grids are seaborn
+facets, one panel per swept value. Each sweep also gets a measured table of the plateaus each
+member shows (`plateau_table`): detected by `icmeta.phases`, each named by the nearest Bayes
+ceiling of that member's data draw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+if not matplotlib.get_backend().lower().startswith(("module://", "agg", "inline")):
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from . import bayes  # noqa: E402
+from .figures import PHASE_COLORS, _tick_labels, shade_phases  # noqa: E402
+from .phases import detect  # noqa: E402
+from .sweeps import SweepRuns  # noqa: E402
+
+SEED_COLORS = dict(enumerate(sns.color_palette("colorblind", 10)))
+CIRCUIT_LETTER = {"NCC": "N", "SCC": "S", "FCC": "F"}
+CIRCUIT_COLORS = {"NCC": PHASE_COLORS[0], "SCC": PHASE_COLORS[1], "FCC": PHASE_COLORS[2]}
+
+
+def setting_colors(labels: list[str]) -> dict[str, tuple]:
+    """An ordered colormap over a sweep's settings (first light, last dark)."""
+    pal = sns.color_palette("viridis_r", max(len(labels), 2))
+    return dict(zip(labels, pal))
+
+
+def _curves(sr: SweepRuns, metric: str) -> pd.DataFrame:
+    df = sr.frame(metric)
+    df = df.groupby(["label", "seed", "step"], sort=False).value.mean().reset_index()
+    df["step"] = df.step.clip(lower=1)
+    return df
+
+
+# --------------------------------------------------------------------------- tables
+
+def plateaus(run) -> list[tuple[str, float]]:
+    """(circuit, accuracy level) of each plateau of a single-member run, in order."""
+    pt = run.phases()
+    return list(zip(pt.circuit, pt.acc)) if len(pt) else []
+
+
+def plateau_table(sr: SweepRuns) -> pd.DataFrame:
+    """One row per setting: per seed, its plateaus in order as ``NCC .36 → SCC .79 → FCC 1.00``
+    (circuit by nearest Bayes ceiling, level), its final accuracy, and the Bayes ceilings
+    (mean over the seeds' data draws)."""
+    rows = []
+    for label in sr.labels:
+        row: dict = {"setting": label}
+        finals, ceils = [], []
+        for m, r in zip(sr.members, sr.runs):
+            if m.label != label:
+                continue
+            row[f"seed {m.seed}"] = " → ".join(f"{c} {a:.2f}" for c, a in plateaus(r)) or "no plateau"
+            acc = r.metrics[r.metrics.metric == "acc"].sort_values("step")
+            finals.append(float(acc.value.iloc[-5:].mean()))
+            ceils.append(r.ceilings()[0])
+        row["final acc"] = f"{min(finals):.2f}–{max(finals):.2f}" if len(finals) > 1 else f"{finals[0]:.2f}"
+        for k, name in (("ignore", "ideal: ignore"), ("labels", "ideal: labels"), ("pairs", "ideal: pairs")):
+            row[name] = round(float(np.mean([c[k] for c in ceils])), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def circuits_seen(sr: SweepRuns) -> pd.DataFrame:
+    """Long table: setting, seed, and which of NCC / SCC / FCC appear as plateaus (booleans)."""
+    rows = []
+    for m, r in zip(sr.members, sr.runs):
+        seen = {c for c, _ in plateaus(r)}
+        rows.append({"label": m.label, "seed": m.seed, **dict(m.setting), **{c: c in seen for c in CIRCUIT_LETTER}})
+    return pd.DataFrame(rows)
+
+
+# -------------------------------------------------------------------------- figures
+
+def sweep_grid(sr: SweepRuns, metric: str = "acc", col_wrap: int = 3, ceilings: bool = True, height: float = 2.1,
+               ylabel: str | None = None):
+    """One panel per setting: the metric of every seed over steps (log axis), the Bayes
+    ceilings of the three strategies (mean over the seeds' draws) dotted, and the phases of the
+    first seed shaded."""
+    df = _curves(sr, metric)
+    g = sns.relplot(data=df, x="step", y="value", col="label", hue="seed", kind="line", col_wrap=min(col_wrap, len(sr.labels)),
+                    palette=SEED_COLORS, height=height, aspect=1.25, linewidth=1.1, estimator=None,
+                    facet_kws={"sharey": True}, legend=True)
+    for label, ax in g.axes_dict.items():
+        runs = [(m, r) for m, r in zip(sr.members, sr.runs) if m.label == label]
+        if metric == "acc":
+            m0, r0 = runs[0]
+            a = r0.metrics[r0.metrics.metric == "acc"].sort_values("step")
+            shade_phases(ax, detect(a.step.to_numpy(), a.value.to_numpy(), floor=r0.floors().get(("main", m0.seed))), alpha=0.6)
+        if ceilings and metric == "acc":
+            for k, ls in (("ignore", ":"), ("labels", "--"), ("pairs", "-.")):
+                ax.axhline(np.mean([r.ceilings()[0][k] for _, r in runs]), color="gray", ls=ls, lw=0.8)
+        ax.set_xscale("log")
+        ax.set_title(label, fontsize=9)
+    if metric == "acc":
+        g.set(ylim=(0, 1.02))
+    g.set_axis_labels("step", ylabel or metric)
+    g.figure.suptitle(sr.sweep.title, fontsize=10, y=1.02)
+    return g.figure
+
+
+def sweep_overlay(sr: SweepRuns, metrics: tuple[str, ...] = ("acc",), seed: int | None = None, log_y: tuple = ()):
+    """All settings on one axes per metric (colour = setting, ordered), every seed (or one)."""
+    labels = sr.labels
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.2), layout="constrained", squeeze=False)
+    cols = setting_colors(labels)
+    for ax, metric in zip(axes[0], metrics):
+        df = _curves(sr, metric)
+        if seed is not None:
+            df = df[df.seed == seed]
+        sns.lineplot(data=df, x="step", y="value", hue="label", units="seed", estimator=None, palette=cols, ax=ax,
+                     lw=1.0, alpha=0.85, legend=ax is axes[0][0])
+        ax.set_xscale("log")
+        if metric in log_y:
+            ax.set_yscale("log")
+        ax.set_ylabel(metric)
+    leg = axes[0][0].get_legend()
+    if leg is not None:
+        leg.set_title(sr.sweep.axes[0].name if sr.sweep.axes else "")
+        for t in leg.get_texts():
+            t.set_fontsize(7)
+    fig.suptitle(sr.sweep.title, fontsize=10)
+    return fig
+
+
+def per_task_accuracy(sr: SweepRuns, label: str, seed: int | None = None):
+    """Accuracy on each task separately (Zipf-distributed tasks: task 1 the most frequent)."""
+    m = [(mm, r) for mm, r in zip(sr.members, sr.runs) if mm.label == label and (seed is None or mm.seed == seed)]
+    T = m[0][0].config.task.T
+    fig, axes = plt.subplots(1, len(m), figsize=(3.3 * len(m), 2.8), layout="constrained", squeeze=False, sharey=True)
+    pal = sns.color_palette("rocket", T)
+    for ax, (mm, r) in zip(axes[0], m):
+        for t in range(1, T + 1):
+            d = r.metrics[r.metrics.metric == f"acc_task{t}"].sort_values("step")
+            ax.plot(d.step.clip(lower=1), d.value, color=pal[t - 1], lw=1.0, label=f"task {t}")
+        a = r.metrics[r.metrics.metric == "acc"].sort_values("step")
+        ax.plot(a.step.clip(lower=1), a.value, color="k", lw=1.4, ls="--", label="average")
+        ax.set_xscale("log")
+        ax.set_title(f"{label}, seed {mm.seed}", fontsize=9)
+        ax.set_xlabel("step")
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][0].legend(fontsize=7)
+    return fig
+
+
+def phase_diagram(sr: SweepRuns, rows: str = "K", cols: str = "eps"):
+    """Which plateaus appear in each cell of a two-axis sweep: the cell's colour is the number of
+    distinct circuits seen (mean over seeds); its text lists each seed's circuits in order (N =
+    NCC, S = SCC, F = FCC)."""
+    seen = circuits_seen(sr)
+    text = {}
+    for m, r in zip(sr.members, sr.runs):
+        letters = "".join(CIRCUIT_LETTER[c] for c in dict.fromkeys(c for c, _ in plateaus(r)) if c in CIRCUIT_LETTER) or "–"
+        text.setdefault((dict(m.setting)[rows], dict(m.setting)[cols]), []).append(letters)
+    seen["n"] = seen[list(CIRCUIT_LETTER)].sum(axis=1)
+    grid = seen.groupby([rows, cols]).n.mean().unstack(cols)
+    annot = grid.copy().astype(object)
+    for (a, b), v in text.items():
+        annot.loc[a, b] = "\n".join(v)
+    fig, ax = plt.subplots(figsize=(1.3 * grid.shape[1] + 1.8, 0.95 * grid.shape[0] + 1.2), layout="constrained")
+    sns.heatmap(grid, annot=annot.to_numpy(), fmt="", cmap="Greens", vmin=0, vmax=3, ax=ax,
+                cbar_kws={"label": "distinct circuits (mean over seeds)"}, annot_kws={"fontsize": 7}, linewidths=0.5)
+    ax.set_title(f"{sr.sweep.title}\n(per seed, the circuits of its plateaus in order)", fontsize=9)
+    return fig
+
+
+def fig5(sr: SweepRuns):
+    """Fig. 5: the SCC-only model's accuracy over training against the theory p + (1 - p)/2,
+    for each K (= L) of the sweep."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.2), layout="constrained")
+    cols = setting_colors(sr.labels)
+    df = _curves(sr, "acc")
+    for label in sr.labels:
+        K = dict(next(m.setting for m in sr.members if m.label == label))["K"]
+        N = next(m.config.task.N for m in sr.members if m.label == label)
+        th = bayes.scc_theory_accuracy(K, N)
+        d = df[df.label == label]
+        for s, g in d.groupby("seed"):
+            axes[0].plot(g.step, g.value, color=cols[label], lw=1.0, alpha=0.8, label=label if s == d.seed.min() else None)
+        axes[0].axhline(th, color=cols[label], ls=":", lw=1.0)
+        finals = d.sort_values("step").groupby("seed").value.apply(lambda v: v.iloc[-5:].mean())
+        axes[1].scatter([K] * len(finals), finals, color=[SEED_COLORS[s] for s in finals.index], zorder=3, s=18)
+        axes[1].scatter([K], [th], marker="_", s=400, color="k", zorder=2)
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend(fontsize=7, title="dotted: theory", title_fontsize=7)
+    ks = sorted({dict(m.setting)["K"] for m in sr.members})
+    axes[1].set_xscale("log", base=2)
+    axes[1].set_xticks(ks, [str(k) for k in ks])
+    axes[1].set_xlabel("K = L")
+    axes[1].set_ylabel("final accuracy (last 5 evaluations)")
+    axes[1].set_title("dots: seeds; bars: p + (1 − p)/2", fontsize=9)
+    fig.suptitle(sr.sweep.title, fontsize=10)
+    return fig
+
+
+def fig6(run):
+    """Fig. 6: accuracy and random-label accuracy (RLA) of the main run over training, one panel
+    per seed, that seed's phases shaded."""
+    fig, axes = plt.subplots(1, len(run.members), figsize=(3.6 * len(run.members), 3.0), layout="constrained",
+                             sharey=True, squeeze=False)
+    m = run.metrics
+    floors = run.floors()
+    for ax, (label, seed) in zip(axes[0], run.members):
+        get = lambda metric: m[(m.member == label) & (m.seed == seed) & (m.metric == metric)].sort_values("step")
+        acc, rla = get("acc"), get("rla")
+        shade_phases(ax, detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=floors.get((label, seed))), alpha=0.6)
+        ax.plot(acc.step.clip(lower=1), acc.value, color="k", lw=1.0, label="accuracy")
+        ax.plot(rla.step.clip(lower=1), rla.value, color=SEED_COLORS[seed], lw=1.4, marker=".", ms=3,
+                label="random-label accuracy")
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("step")
+        ax.set_title(f"seed {seed}", fontsize=9)
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    return fig
+
+
+def attention_maps(run, steps: list[int], title: str = ""):
+    """Mean attention maps of every layer at the snapshot steps nearest `steps` (first member)."""
+    pats = run.patterns()
+    nl, S = pats["mean"].shape[1], pats["mean"].shape[-1]
+    fig, axes = plt.subplots(nl, len(steps), figsize=(2.1 * len(steps) + 0.4, 2.1 * nl), layout="constrained", squeeze=False)
+    ticks = _tick_labels(S)
+    for j, want in enumerate(steps):
+        i = int(np.argmin(np.abs(np.log(np.maximum(pats["steps"], 1)) - math.log(max(want, 1)))))
+        for layer in range(nl):
+            ax = axes[layer][j]
+            ax.imshow(pats["mean"][i, layer].mean(0), cmap="Blues", vmin=0, vmax=1)
+            ax.set_xticks(range(S), ticks, fontsize=5, rotation=90)
+            ax.set_yticks(range(S), ticks, fontsize=5)
+            if layer == 0:
+                ax.set_title(f"step {int(pats['steps'][i])}", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(f"layer {layer + 1}", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    return fig
+
+
+def fig12(sr: SweepRuns):
+    """Fig. 12: the copy task (T = 1, p_B = 1, B = 1): accuracy of every seed, and seed 0's
+    attention maps before the jump, during it and at the end."""
+    fig_a = sweep_grid(sr, col_wrap=1, height=2.6)
+    r = sr.runs[0]
+    a = r.metrics[r.metrics.metric == "acc"].sort_values("step")
+    half = int(a.step[a.value >= 0.5].min()) if (a.value >= 0.5).any() else int(a.step.max())
+    fig_b = attention_maps(r, [max(1, half // 4), half, int(a.step.max())], title=f"{sr.members[0].label}, seed {sr.members[0].seed}")
+    return fig_a, fig_b
+
+
+def fig13(sr: SweepRuns):
+    """Fig. 13: models pruned at initialisation to one phase's circuit beside the full model."""
+    df = _curves(sr, "acc")
+    fig, ax = plt.subplots(figsize=(5.8, 3.4), layout="constrained")
+    names = {"mask=none": "full model", "mask=ncc": "NCC only", "mask=scc": "SCC only", "mask=fcc": "FCC only"}
+    cols = {"mask=none": "k", "mask=ncc": "#d95f02", "mask=scc": "#1b9e77", "mask=fcc": "#7570b3"}
+    for label in sr.labels:
+        for s, g in df[df.label == label].groupby("seed"):
+            ax.plot(g.step, g.value, color=cols.get(label, "gray"), lw=1.1, alpha=1.0 if s == df.seed.min() else 0.4,
+                    label=names.get(label, label) if s == df.seed.min() else None)
+    c = sr.runs[0].ceilings()[0]
+    for k, ls in (("ignore", ":"), ("labels", "--"), ("pairs", "-.")):
+        ax.axhline(c[k], color="gray", ls=ls, lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("step")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def fig14(K: int = 64, alphas=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25), T: int = 3, betas=(0.0, 0.25, 0.5, 0.75, 1.0)):
+    """Fig. 14: the Zipf rank-frequency curves of classes (α) and tasks (β), f(r) ∝ r^-a."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3), layout="constrained")
+    for ax, n, exps, sym in ((axes[0], K, alphas, "α"), (axes[1], T, betas, "β")):
+        cols = sns.color_palette("viridis_r", len(exps))
+        r = np.arange(1, n + 1)
+        for col, a in zip(cols, exps):
+            f = r ** -float(a)
+            ax.plot(r, f / f.sum(), color=col, marker="." if n < 10 else None, label=f"{sym} = {a:g}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("rank")
+        ax.set_ylabel("probability")
+        ax.legend(fontsize=7)
+    axes[0].set_title(f"classes (K = {K})", fontsize=9)
+    axes[1].set_title(f"tasks (T = {T})", fontsize=9)
+    return fig
+
+
+def fig11(N: int = 4):
+    """Fig. 11: the induction circuit of the copy task, drawn: layer 1 binds each label to its
+    item (previous-token head), layer 2 finds the item equal to the query and copies its label."""
+    S = 2 * N + 1
+    fig, ax = plt.subplots(figsize=(8, 2.8), layout="constrained")
+    ax.set_xlim(-0.7, S - 0.3)
+    ax.set_ylim(-0.6, 2.9)
+    ax.axis("off")
+    ticks = _tick_labels(S)
+    ys = {0: 0.0, 1: 1.2, 2: 2.4}
+    for y_name, y in ys.items():
+        ax.text(-0.65, y, ["tokens", "layer 1", "layer 2"][y_name], fontsize=8, va="center", ha="left", color="gray")
+    match = 2  # the context pair whose item has the query's class
+    for i in range(S):
+        role = "query" if i == S - 1 else ("item" if i % 2 == 0 else "label")
+        fc = {"item": "#9ecae1", "label": "#fdae6b", "query": "#a1d99b"}[role]
+        if i in (2 * match, S - 1):
+            fc = "#fb6a4a" if role != "label" else fc
+        for y in ys.values():
+            ax.add_patch(plt.Rectangle((i - 0.3 + 0.35, y - 0.22), 0.6, 0.44, fc=fc, ec="k", lw=0.5))
+        ax.text(i + 0.35, -0.45, ticks[i], ha="center", fontsize=8)
+    for k in range(N):  # layer 1: each label attends to its own item
+        ax.annotate("", xy=(2 * k + 0.35, ys[0] + 0.25), xytext=(2 * k + 1 + 0.35, ys[1] - 0.25),
+                    arrowprops=dict(arrowstyle="<-", color="tab:blue", lw=1.0))
+    ax.annotate("", xy=(2 * match + 1 + 0.35, ys[1] + 0.25), xytext=(S - 1 + 0.35, ys[2] - 0.25),
+                arrowprops=dict(arrowstyle="<-", color="tab:red", lw=1.6, connectionstyle="arc3,rad=0.15"))
+    ax.text(0.2, 0.62, "layer 1: each label attends to its own item (chunk example)", fontsize=7.5, color="tab:blue")
+    ax.text(2.0, 1.86, "layer 2: the query attends to the label whose item matches it, and copies it",
+            fontsize=7.5, color="tab:red")
+    return fig
+
+
+def fig7(panels: dict[str, SweepRuns]):
+    """Fig. 7 (a-e) on one page: accuracy of every setting (colour) and seed, one panel per sweep."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.2), layout="constrained", sharey=True)
+    for ax, (name, sr) in zip(np.atleast_1d(axes), panels.items()):
+        df = _curves(sr, "acc")
+        sns.lineplot(data=df, x="step", y="value", hue="label", units="seed", estimator=None,
+                     palette=setting_colors(sr.labels), ax=ax, lw=0.9, alpha=0.85)
+        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(f"({name[-1]}) {sr.sweep.title}", fontsize=9)
+        ax.set_ylabel("accuracy")
+        ax.legend(fontsize=6.5, title=None)
+    return fig
+
+
+# --------------------------------------------------------------- `python -m icmeta figure`
+
+def _panel(name: str):
+    from .sweeps import load_sweep
+
+    return lambda preset, seeds, root: [(name, sweep_grid(load_sweep(name, preset, seeds, root=root)))]
+
+
+def _fig7(preset, seeds, root):
+    from .sweeps import load_sweep
+
+    return [("fig7", fig7({n: load_sweep(n, preset, seeds, root=root) for n in ("fig7a", "fig7b", "fig7c", "fig7d", "fig7e")}))]
+
+
+def _one(name: str, draw):
+    from .sweeps import load_sweep
+
+    return lambda preset, seeds, root: [(name, draw(load_sweep(name, preset, seeds, root=root)))]
+
+
+def _fig6(preset_name, seeds, root):
+    from .config import PRESET_SEEDS, preset
+    from .store import StoreError, find_run
+
+    seeds = list(seeds) if seeds else list(PRESET_SEEDS.get(preset_name, (0,)))
+    run = find_run([preset(preset_name, seed=s) for s in seeds], root)
+    if run is None:
+        raise StoreError(f"fig6: the {preset_name} main run of seeds {' '.join(map(str, seeds))} is not stored; train it with "
+                         f"`python -m icmeta train --preset {preset_name} --seeds {' '.join(map(str, seeds))}`")
+    return [("fig6", fig6(run))]
+
+
+def _fig12(preset, seeds, root):
+    from .sweeps import load_sweep
+
+    a, b = fig12(load_sweep("fig12", preset, seeds, root=root))
+    return [("fig12a", a), ("fig12b", b)]
+
+
+def _both(*names):
+    return lambda preset, seeds, root: [x for n in names for x in SWEEP_FIGURES[n](preset, seeds, root)]
+
+
+# name -> (preset, seeds, root) -> [(file stem, Figure)]; nothing trains
+SWEEP_FIGURES = {
+    "fig5": _one("fig5", fig5),
+    "fig6": _fig6,
+    "fig7": _fig7,
+    **{f"fig7{p}": _panel(f"fig7{p}") for p in "abcde"},
+    "fig7e_tasks": _one("fig7e", lambda sr: per_task_accuracy(sr, "beta=1")),
+    "fig11": lambda preset, seeds, root: [("fig11", fig11())],
+    "fig12": _fig12,
+    "fig13": _one("fig13", fig13),
+    "fig14": lambda preset, seeds, root: [("fig14", fig14())],
+    "fig15a": _panel("fig15a"),
+    "fig15b": _panel("fig15b"),
+    "fig18": _one("fig18", lambda sr: sweep_overlay(sr, ("acc", "loss"), log_y=("loss",))),
+    "phase_diagram": _one("phase_diagram", phase_diagram),
+}
+SWEEP_FIGURES["fig15"] = _both("fig15a", "fig15b")
