@@ -183,3 +183,18 @@ def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
         pd.testing.assert_frame_equal(member_metrics(rx), member_metrics(ry))
         assert len(ry.info["segments"]) >= 1
     assert any(len(load_run(y).info["segments"]) == 2 for y in b)  # at least one group resumed
+
+
+def test_sweep_command_errors_are_one_line_and_write_nothing(tmp_path, capsys):
+    from icmeta import cli
+
+    out = tmp_path / "runs"
+    for argv, want in ((["sweep", "fig99"], "'sweep'"), (["sweep", "--vary", "eps=0.1,x"], "'eps'"),
+                       (["sweep", "fig7a", "--vary", "T=1"], "'vary'"), (["sweep", "--vary", "K=32", "--executor", "ray"], "'executor'"),
+                       (["sweep", "--vary", "K=32", "--scheduler", "tcp://x:1"], "'scheduler'"),
+                       (["sweep", "--vary", "K=32", "--set", "K=64"], "not both"),
+                       (["sweep", "--vary", "K=32", "--workers", "0"], "'workers'")):
+        assert cli.main([*argv, "--out", str(out), "--no-progress"]) == 2, argv
+        err = capsys.readouterr().err
+        assert want in err and len(err.strip().splitlines()) == 1, (argv, err)
+    assert not out.exists() or not any(out.iterdir())

@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="with --executor dask: a running scheduler (tcp://host:8786); default: start a LocalCluster")
     w.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core)")
+    w.add_argument("--threads", type=int, default=None,
+                   help="torch threads per worker (default: the cores shared among local workers; 1 with --scheduler)")
     w.add_argument("--group-size", type=int, default=None, help="members trained in one loop (default 3 on the CPU, 64 on a GPU)")
     w.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     w.add_argument("--out", default=None, help="run store folder (default runs/ or $ICMETA_RUNS)")
@@ -134,7 +136,7 @@ def _sweep(args) -> int:
     members = sw.members(args.preset, args.seeds, device, overrides)
     result = run_sweep(members, root=args.out, executor=args.executor, scheduler=args.scheduler,
                        workers=args.workers, group_size=args.group_size, progress=not args.no_progress,
-                       resume_every_s=args.resume_every)
+                       resume_every_s=args.resume_every, threads=args.threads)
     for m, d in zip(result.members, result.directories):
         print(d if d is not None else f"# not stored: {m.label} seed {m.seed}")
     for names, why in result.failures:

@@ -23,7 +23,7 @@ import seaborn as sns  # noqa: E402
 
 from . import bayes  # noqa: E402
 from .figures import PHASE_COLORS, _tick_labels, shade_phases  # noqa: E402
-from .phases import detect  # noqa: E402
+from .phases import detect, nearest_strategy  # noqa: E402
 from .sweeps import SweepRuns  # noqa: E402
 
 SEED_COLORS = dict(enumerate(sns.color_palette("colorblind", 10)))
@@ -53,13 +53,15 @@ def plateaus(run) -> list[tuple[str, float]]:
 
 
 def plateau_table(sr: SweepRuns) -> pd.DataFrame:
-    """One row per setting: per seed, its plateaus in order as ``NCC .36 → SCC .79 → FCC 1.00``
-    (circuit by nearest Bayes ceiling, level), its final accuracy, and the Bayes ceilings
-    (mean over the seeds' data draws)."""
+    """One row per setting: per seed, its plateaus in order as ``NCC 0.36 → SCC 0.79 → FCC 1.00``
+    (circuit by nearest Bayes ceiling, level); the final accuracy (mean of the last 5
+    evaluations; range over seeds) and the strategy whose ceiling it is nearest (a run can end
+    on a level too short to count as a plateau); the Bayes ceilings (mean over the seeds'
+    data draws)."""
     rows = []
     for label in sr.labels:
         row: dict = {"setting": label}
-        finals, ceils = [], []
+        finals, ceils, ends = [], [], []
         for m, r in zip(sr.members, sr.runs):
             if m.label != label:
                 continue
@@ -67,11 +69,68 @@ def plateau_table(sr: SweepRuns) -> pd.DataFrame:
             acc = r.metrics[r.metrics.metric == "acc"].sort_values("step")
             finals.append(float(acc.value.iloc[-5:].mean()))
             ceils.append(r.ceilings()[0])
+            ends.append(nearest_strategy(finals[-1], ceils[-1]))
         row["final acc"] = f"{min(finals):.2f}–{max(finals):.2f}" if len(finals) > 1 else f"{finals[0]:.2f}"
+        row["ends near"] = "/".join(dict.fromkeys(ends))
         for k, name in (("ignore", "ideal: ignore"), ("labels", "ideal: labels"), ("pairs", "ideal: pairs")):
             row[name] = round(float(np.mean([c[k] for c in ceils])), 3)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _final(metrics: pd.DataFrame, metric: str = "acc", layer: int | None = None, last: int = 5) -> float:
+    """Mean of a metric over the last `last` steps that measured it (heads averaged)."""
+    m = metrics[metrics.metric == metric]
+    if layer is not None:
+        m = m[m.layer == layer]
+    per_step = m.groupby("step").value.mean().sort_index()
+    return float(per_step.iloc[-last:].mean())
+
+
+def theory_table(sr: SweepRuns) -> pd.DataFrame:
+    """Fig. 5's comparison: per K (= L), the SCC theory p + (1 - p)/2 and each seed's final
+    accuracy (mean of the last 5 evaluations)."""
+    rows = []
+    for label in sr.labels:
+        ms = [(m, r) for m, r in zip(sr.members, sr.runs) if m.label == label]
+        K, N = ms[0][0].config.task.K, ms[0][0].config.task.N
+        row = {"setting": label, "theory p + (1 − p)/2": round(bayes.scc_theory_accuracy(K, N), 3)}
+        for m, r in ms:
+            row[f"seed {m.seed}"] = round(_final(r.metrics), 3)
+        vals = [_final(r.metrics) for _, r in ms]
+        row["mean − theory"] = round(float(np.mean(vals)) - row["theory p + (1 − p)/2"], 3)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("setting")
+
+
+def rla_table(run) -> pd.DataFrame:
+    """Fig. 6's numbers: per seed and plateau, the accuracy level and the random-label accuracy
+    (median over the plateau), and both at the end of training."""
+    rows = []
+    pt = run.phases()
+    for (label, seed) in run.members:
+        for r in pt[(pt.member == label) & (pt.seed == seed)].itertuples():
+            rows.append({"seed": seed, "when": f"plateau {r.phase} ({r.circuit})", "steps": f"{r.start:,}–{r.end:,}",
+                         "accuracy": round(r.acc, 3), "RLA": round(r.rla, 3)})
+        m = run.metrics[(run.metrics.member == label) & (run.metrics.seed == seed)]
+        rows.append({"seed": seed, "when": "end (last 5 measurements)", "steps": f"{run.last_step:,}",
+                     "accuracy": round(_final(m, "acc"), 3), "RLA": round(_final(m, "rla"), 3)})
+    return pd.DataFrame(rows).set_index(["seed", "when"])
+
+
+def copy_circuit_table(sr: SweepRuns) -> pd.DataFrame:
+    """Fig. 12's numbers: per seed, the steps at which accuracy first reaches 0.5 and 0.95, and the
+    circuit metrics of both layers at the end (mean of the last 5 measurements)."""
+    rows = []
+    for m, r in zip(sr.members, sr.runs):
+        acc = r.metrics[r.metrics.metric == "acc"].sort_values("step")
+        first = lambda x: int(acc.step[acc.value >= x].min()) if (acc.value >= x).any() else None
+        row = {"seed": m.seed, "acc ≥ 0.5 at step": first(0.5), "acc ≥ 0.95 at step": first(0.95)}
+        for layer in (1, 2):
+            for name, short in (("bigram", "bigram"), ("label_attention", "label att."), ("chunk_example", "chunk")):
+                row[f"L{layer} {short}"] = round(_final(r.metrics, name, layer), 3)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("seed")
 
 
 def circuits_seen(sr: SweepRuns) -> pd.DataFrame:

@@ -222,11 +222,23 @@ class SweepRuns:
         """The grid points' labels, in sweep order."""
         return list(dict.fromkeys(m.label for m in self.members))
 
+    @property
+    def training_time_s(self) -> float:
+        """Training wall time of the sweep's models (see `training_time_s`)."""
+        return training_time_s(self.runs)
+
     def run(self, label: str, seed: int) -> Run:
         for m, r in zip(self.members, self.runs):
             if m.label == label and m.seed == seed:
                 return r
         raise StoreError(f"{self.sweep.name}: no member {label!r} seed {seed}")
+
+
+def training_time_s(runs: Sequence[Run]) -> float:
+    """Training wall time of stored models, each counted once; a model trained in a group of n
+    (``trained_in`` in its config.json) counts for 1/n of the group's time."""
+    unique = {r.directory: r for r in runs}
+    return sum(r.wall_time_s / r.info.get("trained_in", {}).get("members", 1) for r in unique.values())
 
 
 def load_sweep(name_or_sweep: str | Sweep, preset_name: str = "fast", seeds: Sequence[int] | None = None,

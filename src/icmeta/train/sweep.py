@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -223,7 +224,8 @@ def _cost(group: list[Config]) -> float:
 
 def run_sweep(members: Sequence[Member], root: str | Path | None = None, executor: str = "local",
               scheduler: str | None = None, workers: int | None = None, group_size: int | None = None,
-              progress: bool = True, poll_s: float = 2.0, resume_every_s: float = 30.0) -> SweepResult:
+              progress: bool = True, poll_s: float = 2.0, resume_every_s: float = 30.0,
+              threads: int | None = None) -> SweepResult:
     """Train every member not stored yet; return where each one is stored.
 
     Args:
@@ -238,14 +240,18 @@ def run_sweep(members: Sequence[Member], root: str | Path | None = None, executo
             never more than there are groups; one on a GPU).
         group_size: members per group (default `default_group_size`).
         resume_every_s: seconds between saves of each group's resume state.
+        threads: torch threads of each group's process (default: the cores shared among the
+            local workers; 1 on an existing cluster, whose workers should be one process per
+            core: ``SLURMCluster(cores=16, processes=16)``).
     """
     t0 = time.time()
     if executor not in EXECUTORS:
         raise ConfigError("executor", executor, ", ".join(EXECUTORS))
     if scheduler is not None and executor != "dask":
         raise ConfigError("scheduler", scheduler, "only with --executor dask")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-        raise ConfigError("workers", workers, "an integer >= 1")
+    for name, v in (("workers", workers), ("threads", threads)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise ConfigError(name, v, "an integer >= 1")
     root = Path(root if root is not None else default_runs_root()).resolve()
     root.mkdir(parents=True, exist_ok=True)
     configs = [m.config for m in members]
@@ -259,7 +265,7 @@ def run_sweep(members: Sequence[Member], root: str | Path | None = None, executo
         cores = os.cpu_count() or 1
         n = workers or (1 if device == "cuda" else cores)
         n = max(1, min(n, len(todo))) if scheduler is None else n
-        threads = max(1, cores // n) if scheduler is None else None
+        threads = threads or (max(1, cores // n) if scheduler is None else 1)
         display = _Display(configs, todo, root, progress)
         run = _run_dask if executor == "dask" else _run_local
         for group, (_, err) in run(todo, (str(root), threads, resume_every_s), n, scheduler, display, poll_s):
@@ -310,7 +316,7 @@ def _run_dask(todo, args, n, scheduler, display, poll_s):
     with contextlib.ExitStack() as stack:
         if scheduler is None:
             cluster = stack.enter_context(LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                       dashboard_address=None))
+                                                       dashboard_address=None, silence_logs=logging.ERROR))
             client = stack.enter_context(Client(cluster))
         else:
             try:
