@@ -22,8 +22,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from . import bayes  # noqa: E402
-from .figures import PHASE_COLORS, _tick_labels, shade_phases  # noqa: E402
-from .phases import detect, nearest_strategy  # noqa: E402
+from .figures import PHASE_COLORS, _tick_labels  # noqa: E402
+from .phases import nearest_strategy  # noqa: E402
 from .sweeps import SweepRuns  # noqa: E402
 
 SEED_COLORS = dict(enumerate(sns.color_palette("colorblind", 10)))
@@ -46,9 +46,23 @@ def _curves(sr: SweepRuns, metric: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- tables
 
+def _phases(run) -> pd.DataFrame:
+    """`Run.phases` of a single-member run, with circuit "one level" where the three strategies'
+    ceilings coincide (T = 1: nothing to infer, so a plateau's level names no circuit)."""
+    pt = run.phases()
+    if len(pt) and _one_level(run.ceilings()[0]):
+        pt["circuit"] = "one level"
+    return pt
+
+
+def _one_level(ceilings: dict) -> bool:
+    levels = [ceilings[k] for k in ("ignore", "labels", "pairs")]
+    return max(levels) - min(levels) < 0.01
+
+
 def plateaus(run) -> list[tuple[str, float]]:
     """(circuit, accuracy level) of each plateau of a single-member run, in order."""
-    pt = run.phases()
+    pt = _phases(run)
     return list(zip(pt.circuit, pt.acc)) if len(pt) else []
 
 
@@ -69,7 +83,7 @@ def plateau_table(sr: SweepRuns) -> pd.DataFrame:
             acc = r.metrics[r.metrics.metric == "acc"].sort_values("step")
             finals.append(float(acc.value.iloc[-5:].mean()))
             ceils.append(r.ceilings()[0])
-            ends.append(nearest_strategy(finals[-1], ceils[-1]))
+            ends.append("one level" if _one_level(ceils[-1]) else nearest_strategy(finals[-1], ceils[-1]))
         row["final acc"] = f"{min(finals):.2f}–{max(finals):.2f}" if len(finals) > 1 else f"{finals[0]:.2f}"
         row["ends near"] = "/".join(dict.fromkeys(ends))
         for k, name in (("ignore", "ideal: ignore"), ("labels", "ideal: labels"), ("pairs", "ideal: pairs")):
@@ -144,21 +158,28 @@ def circuits_seen(sr: SweepRuns) -> pd.DataFrame:
 
 # -------------------------------------------------------------------------- figures
 
-def sweep_grid(sr: SweepRuns, metric: str = "acc", col_wrap: int = 3, ceilings: bool = True, height: float = 2.1,
-               ylabel: str | None = None):
+def shade_circuits(ax, run, alpha: float = 0.6) -> None:
+    """Shade each plateau of a single-member run in its circuit's colour (NCC, SCC, FCC as in
+    the main-result figures)."""
+    for r in _phases(run).itertuples():
+        ax.axvspan(max(r.start, 1), r.end, color=CIRCUIT_COLORS.get(r.circuit, "#eeeeee"), alpha=alpha, lw=0, zorder=0)
+
+
+def sweep_grid(sr: SweepRuns, metric: str = "acc", col_wrap: int | None = None, ceilings: bool = True,
+               height: float = 2.3, ylabel: str | None = None):
     """One panel per setting: the metric of every seed over steps (log axis), the Bayes
-    ceilings of the three strategies (mean over the seeds' draws) dotted, and the phases of the
-    first seed shaded."""
+    ceilings of the three strategies (mean over the seeds' draws) dotted, dashed and
+    dash-dotted, and the plateaus of the first seed shaded by circuit."""
     df = _curves(sr, metric)
-    g = sns.relplot(data=df, x="step", y="value", col="label", hue="seed", kind="line", col_wrap=min(col_wrap, len(sr.labels)),
+    n = len(sr.labels)
+    col_wrap = col_wrap or (n if n <= 4 else 3)
+    g = sns.relplot(data=df, x="step", y="value", col="label", hue="seed", kind="line", col_wrap=col_wrap,
                     palette=SEED_COLORS, height=height, aspect=1.25, linewidth=1.1, estimator=None,
                     facet_kws={"sharey": True}, legend=True)
     for label, ax in g.axes_dict.items():
         runs = [(m, r) for m, r in zip(sr.members, sr.runs) if m.label == label]
         if metric == "acc":
-            m0, r0 = runs[0]
-            a = r0.metrics[r0.metrics.metric == "acc"].sort_values("step")
-            shade_phases(ax, detect(a.step.to_numpy(), a.value.to_numpy(), floor=r0.floors().get(("main", m0.seed))), alpha=0.6)
+            shade_circuits(ax, runs[0][1])
         if ceilings and metric == "acc":
             for k, ls in (("ignore", ":"), ("labels", "--"), ("pairs", "-.")):
                 ax.axhline(np.mean([r.ceilings()[0][k] for _, r in runs]), color="gray", ls=ls, lw=0.8)
@@ -269,15 +290,16 @@ def fig5(sr: SweepRuns):
 
 def fig6(run):
     """Fig. 6: accuracy and random-label accuracy (RLA) of the main run over training, one panel
-    per seed, that seed's phases shaded."""
+    per seed, that seed's plateaus shaded by circuit."""
     fig, axes = plt.subplots(1, len(run.members), figsize=(3.6 * len(run.members), 3.0), layout="constrained",
                              sharey=True, squeeze=False)
     m = run.metrics
-    floors = run.floors()
+    pt = run.phases()
     for ax, (label, seed) in zip(axes[0], run.members):
         get = lambda metric: m[(m.member == label) & (m.seed == seed) & (m.metric == metric)].sort_values("step")
         acc, rla = get("acc"), get("rla")
-        shade_phases(ax, detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=floors.get((label, seed))), alpha=0.6)
+        for r in pt[(pt.member == label) & (pt.seed == seed)].itertuples():
+            ax.axvspan(max(r.start, 1), r.end, color=CIRCUIT_COLORS.get(r.circuit, "#eeeeee"), alpha=0.6, lw=0, zorder=0)
         ax.plot(acc.step.clip(lower=1), acc.value, color="k", lw=1.0, label="accuracy")
         ax.plot(rla.step.clip(lower=1), rla.value, color=SEED_COLORS[seed], lw=1.4, marker=".", ms=3,
                 label="random-label accuracy")
