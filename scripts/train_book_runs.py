@@ -2,8 +2,9 @@
 """Train (or find in the run store) every run the book uses, on all cores.
 
 The book's runs: the main run (the preset, 3 seeds together), the reproduction-notes
-variants (`icmeta.train.variant_configs`), and every member of the paper's sweeps
-(`icmeta.sweeps.SWEEPS`, through the sweep runner `icmeta.train.sweep`). The sweep chapters
+variants (`icmeta.train.variant_configs`), and every member of the sweeps the chapters draw
+(`icmeta.sweeps.IN_BOOK`; with --all-sweeps every sweep of `icmeta.sweeps.SWEEPS`), through the
+sweep runner `icmeta.train.sweep`. The sweep chapters
 only read stored runs; the main-result chapters would train missing runs one after another;
 this does all of it on all cores first.
 
@@ -14,7 +15,7 @@ matmul, no split of 3 members over 2 threads). Runs wait in one queue, heaviest 
 so no core idles while runs are waiting; at the end it prints each worker's busy time. A
 run another process is already training is waited for, not trained twice (the store's lock).
 
-Usage: python scripts/train_book_runs.py [--preset fast] [--seeds 0 1 2] [--device cpu] [--workers 2]
+Usage: python scripts/train_book_runs.py [--preset fast] [--seeds 0 1 2] [--device cpu] [--workers 2] [--all-sweeps]
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[int(s) for s in os.environ.get("SEEDS", "0 1 2").split()])
     p.add_argument("--device", default=os.environ.get("DEVICE", "cpu"))
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; one on a GPU)")
+    p.add_argument("--all-sweeps", action="store_true", help="also the sweeps not drawn in the book yet (Fig. 7b, 18, K x eps)")
     a = p.parse_args()
     if a.workers is not None and a.workers < 1:
         print(f"error: --workers={a.workers}: an integer >= 1", file=sys.stderr)
@@ -77,15 +79,16 @@ def main() -> int:
     wall = time.time() - t0
     shares = ", ".join(f"{b:.0f} s" for b in sorted(busy.values(), reverse=True))
     print(f"[train_book_runs] {len(todo)} runs in {wall:.0f} s with {workers} worker(s); busy per worker: {shares}")
-    return sweeps(a.preset, a.seeds, a.device, a.workers)
+    return sweeps(a.preset, a.seeds, a.device, a.workers, a.all_sweeps)
 
 
-def sweeps(preset_name: str, seeds: list[int], device: str, workers: int | None) -> int:
-    """Every member of every sweep of the book, each stored once (`python -m icmeta sweep`)."""
-    from icmeta.sweeps import SWEEPS
+def sweeps(preset_name: str, seeds: list[int], device: str, workers: int | None, everything: bool = False) -> int:
+    """Every member of the book's sweeps, each stored once (what `python -m icmeta sweep` does)."""
+    from icmeta.sweeps import IN_BOOK, SWEEPS
     from icmeta.train.sweep import run_sweep
 
-    members = [m for s in SWEEPS.values() for m in s.members(preset_name, seeds, device)]
+    names = list(SWEEPS) if everything else list(IN_BOOK)
+    members = [m for n in names for m in SWEEPS[n].members(preset_name, seeds, device)]
     t0 = time.time()
     result = run_sweep(members, workers=workers)
     for names, why in result.failures:

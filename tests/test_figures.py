@@ -98,7 +98,8 @@ def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
         assert any(np.array_equal(l.get_ydata(), want) for l in lines)
     plt.close(fig)
     table = SF.plateau_table(sr)
-    assert list(table.setting) == sr.labels and {"seed 0", "seed 1", "final acc", "ideal: labels"} <= set(table.columns)
+    assert list(table.setting) == sr.labels and {"seed 0", "seed 1", "final acc (nearest)", "seeds with NCC / SCC / FCC",
+                                                "ceilings: ignore / labels / pairs"} <= set(table.columns)
     direct = SF.plateaus(sr.run("K=16,eps=0.5", 1))
     assert table.set_index("setting").loc["K=16,eps=0.5", "seed 1"] == (
         " → ".join(f"{c} {a:.2f}" for c, a in direct) or "no plateau")

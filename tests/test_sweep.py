@@ -198,3 +198,16 @@ def test_sweep_command_errors_are_one_line_and_write_nothing(tmp_path, capsys):
         err = capsys.readouterr().err
         assert want in err and len(err.strip().splitlines()) == 1, (argv, err)
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_the_book_draws_exactly_the_sweeps_make_runs_trains():
+    import re
+
+    from icmeta.sweeps import IN_BOOK
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    text = "".join(p.read_text() for p in book.glob("*.ipynb"))
+    drawn = set(re.findall(r'load_sweep\(\\"(\w+)\\"', text))
+    pending = {n for n in drawn if n not in IN_BOOK}
+    assert set(IN_BOOK) <= set(SWEEPS) and set(IN_BOOK) <= drawn
+    assert pending <= {"fig7b"}  # named in its chapter as still training, never drawn

@@ -60,6 +60,13 @@ def _one_level(ceilings: dict) -> bool:
     return max(levels) - min(levels) < 0.01
 
 
+def diverged_at(run) -> int | None:
+    """The first evaluated step whose loss is not finite (training diverged), or None."""
+    loss = run.metrics[run.metrics.metric == "loss"]
+    bad = loss[~np.isfinite(loss.value)]
+    return int(bad.step.min()) if len(bad) else None
+
+
 def plateaus(run) -> list[tuple[str, float]]:
     """(circuit, accuracy level) of each plateau of a single-member run, in order."""
     pt = _phases(run)
@@ -68,10 +75,10 @@ def plateaus(run) -> list[tuple[str, float]]:
 
 def plateau_table(sr: SweepRuns) -> pd.DataFrame:
     """One row per setting: per seed, its plateaus in order as ``NCC 0.36 → SCC 0.79 → FCC 1.00``
-    (circuit by nearest Bayes ceiling, level); the final accuracy (mean of the last 5
-    evaluations; range over seeds) and the strategy whose ceiling it is nearest (a run can end
-    on a level too short to count as a plateau); the Bayes ceilings (mean over the seeds'
-    data draws)."""
+    (circuit by nearest Bayes ceiling, level); how many seeds show each circuit; the final accuracy (mean of the last 5
+    evaluations; range over seeds) with the strategy whose ceiling it is nearest (a run can end
+    on a level too short to count as a plateau), or "diverged" for a seed whose loss became NaN
+    (named in its cell with the step); the Bayes ceilings (mean over the seeds' draws)."""
     rows = []
     for label in sr.labels:
         row: dict = {"setting": label}
@@ -79,15 +86,23 @@ def plateau_table(sr: SweepRuns) -> pd.DataFrame:
         for m, r in zip(sr.members, sr.runs):
             if m.label != label:
                 continue
-            row[f"seed {m.seed}"] = " → ".join(f"{c} {a:.2f}" for c, a in plateaus(r)) or "no plateau"
+            cell = " → ".join(f"{c} {a:.2f}" for c, a in plateaus(r)) or "no plateau"
             acc = r.metrics[r.metrics.metric == "acc"].sort_values("step")
             finals.append(float(acc.value.iloc[-5:].mean()))
             ceils.append(r.ceilings()[0])
-            ends.append("one level" if _one_level(ceils[-1]) else nearest_strategy(finals[-1], ceils[-1]))
-        row["final acc"] = f"{min(finals):.2f}–{max(finals):.2f}" if len(finals) > 1 else f"{finals[0]:.2f}"
-        row["ends near"] = "/".join(dict.fromkeys(ends))
-        for k, name in (("ignore", "ideal: ignore"), ("labels", "ideal: labels"), ("pairs", "ideal: pairs")):
-            row[name] = round(float(np.mean([c[k] for c in ceils])), 3)
+            bad = diverged_at(r)
+            if bad is not None:
+                cell += f" ✗ diverged at step {bad:,} (loss NaN)"
+                ends.append("diverged")
+            else:
+                ends.append("one level" if _one_level(ceils[-1]) else nearest_strategy(finals[-1], ceils[-1]))
+            row[f"seed {m.seed}"] = cell
+        seen = [{c for c, _ in plateaus(r)} for m, r in zip(sr.members, sr.runs) if m.label == label]
+        row["seeds with NCC / SCC / FCC"] = " / ".join(str(sum(c in x for x in seen)) for c in ("NCC", "SCC", "FCC"))
+        final = f"{min(finals):.2f}–{max(finals):.2f}" if len(finals) > 1 else f"{finals[0]:.2f}"
+        row["final acc (nearest)"] = f"{final} ({'/'.join(dict.fromkeys(ends))})"
+        row["ceilings: ignore / labels / pairs"] = " / ".join(
+            f"{np.mean([c[k] for c in ceils]):.2f}" for k in ("ignore", "labels", "pairs"))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -145,6 +160,24 @@ def copy_circuit_table(sr: SweepRuns) -> pd.DataFrame:
                 row[f"L{layer} {short}"] = round(_final(r.metrics, name, layer), 3)
         rows.append(row)
     return pd.DataFrame(rows).set_index("seed")
+
+
+def task_table(sr: SweepRuns, label: str) -> pd.DataFrame:
+    """Per seed and task of one setting: the task's sampling probability, the first step at which
+    its accuracy reaches 0.5 and 0.9, and its final accuracy (mean of the last 5 evaluations)."""
+    rows = []
+    for m, r in zip(sr.members, sr.runs):
+        if m.label != label:
+            continue
+        t = m.config.task
+        w = np.arange(1, t.T + 1, dtype=float) ** -t.beta
+        for k in range(1, t.T + 1):
+            a = r.metrics[r.metrics.metric == f"acc_task{k}"].sort_values("step")
+            first = lambda x: int(a.step[a.value >= x].min()) if (a.value >= x).any() else None
+            rows.append({"seed": m.seed, "task": k, "probability": round(float(w[k - 1] / w.sum()), 3),
+                         "acc ≥ 0.5 at step": first(0.5), "acc ≥ 0.9 at step": first(0.9),
+                         "final acc": round(float(a.value.iloc[-5:].mean()), 3)})
+    return pd.DataFrame(rows).set_index(["seed", "task"])
 
 
 def circuits_seen(sr: SweepRuns) -> pd.DataFrame:

@@ -190,6 +190,12 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in [
 ]}
 
 
+# The sweeps the book's chapters draw (`make runs` trains these); the others are defined and
+# trained with `python -m icmeta sweep NAME` (or `scripts/train_book_runs.py --all-sweeps`) but
+# not drawn in the book yet.
+IN_BOOK = ("fig5", "fig7a", "fig7c", "fig7d", "fig7e", "fig12", "fig13", "fig15a", "fig15b")
+
+
 def sweep(name: str) -> Sweep:
     """The sweep named `name` (a key of `SWEEPS`); ConfigError naming the choices otherwise."""
     if name not in SWEEPS:
