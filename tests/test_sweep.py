@@ -66,8 +66,9 @@ def test_bad_sweeps_are_one_line_errors():
 def test_book_sweeps_expand_and_share_members():
     names = {n: {m.config for m in s.members("fast")} for n, s in SWEEPS.items()}
     assert len(SWEEPS["fig7b"].members("fast")) == 18
-    # the default setting is one stored model, whichever figure asks for it
-    assert names["fig7b"] & names["fig7c"] & names["fig7a"]
+    # the default setting is one stored model, whichever figure asks for it (at each length)
+    assert names["fig7a"] & names["fig7c"] & names["fig7d"] & names["fig7e"] & names["fig13"] & names["fig15b"]
+    assert names["fig7b"] & names["phase_diagram"] & names["fig18"]  # the 40,000-step ones: the main run's seeds
     assert all(c.model.mask == "scc" and c.task.K == c.task.L for c in names["fig5"])
 
 
