@@ -98,21 +98,27 @@ def fig2(run, phase_steps: list[int] | None = None):
         ax2.plot(lo.step.clip(lower=1), lo.value, color="tab:orange", alpha=1.0 if i == 0 else 0.35, lw=1)
     ax2.set_ylabel("loss", color="tab:orange")
     ax.legend(fontsize=6, loc="upper left")
-    S = pats["mean"].shape[-1]
-    ticks = _tick_labels(S)
     for j, step in enumerate(phase_steps):
         i = int(np.searchsorted(pats["steps"], step))
         i = min(i, len(pats["steps"]) - 1)
         for layer in range(nl):
-            a = fig.add_subplot(gs[layer, 2 + j])
-            a.imshow(pats["mean"][i, layer].mean(0), cmap="Blues", vmin=0, vmax=1)
-            a.set_xticks(range(S), ticks, fontsize=5, rotation=90)
-            a.set_yticks(range(S), ticks, fontsize=5)
-            if layer == 0:
-                a.set_title(f"phase {j + 1}\nstep {int(pats['steps'][i])}", fontsize=8)
-            if j == 0:
-                a.set_ylabel(f"layer {layer + 1}", fontsize=8)
+            draw_map(fig.add_subplot(gs[layer, 2 + j]), pats["mean"][i, layer].mean(0),
+                     title=f"phase {j + 1}\nstep {int(pats['steps'][i])}" if layer == 0 else None,
+                     ylabel=f"layer {layer + 1}" if j == 0 else None)
     return fig
+
+
+def draw_map(ax, pattern: np.ndarray, title: str | None = None, ylabel: str | None = None) -> None:
+    """One attention map [S, S] (rows attend to columns), tokens named on both axes."""
+    S = pattern.shape[-1]
+    ticks = _tick_labels(S)
+    ax.imshow(pattern, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(S), ticks, fontsize=5, rotation=90)
+    ax.set_yticks(range(S), ticks, fontsize=5)
+    if title:
+        ax.set_title(title, fontsize=8)
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=8)
 
 
 def _tick_labels(S: int) -> list[str]:

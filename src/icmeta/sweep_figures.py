@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from . import bayes  # noqa: E402
-from .figures import PHASE_COLORS, _tick_labels  # noqa: E402
+from .figures import PHASE_COLORS, _tick_labels, draw_map  # noqa: E402
 from .phases import nearest_strategy  # noqa: E402
 from .sweeps import SweepRuns  # noqa: E402
 
@@ -348,20 +348,13 @@ def fig6(run):
 def attention_maps(run, steps: list[int], title: str = ""):
     """Mean attention maps of every layer at the snapshot steps nearest `steps` (first member)."""
     pats = run.patterns()
-    nl, S = pats["mean"].shape[1], pats["mean"].shape[-1]
+    nl = pats["mean"].shape[1]
     fig, axes = plt.subplots(nl, len(steps), figsize=(2.1 * len(steps) + 0.4, 2.1 * nl), layout="constrained", squeeze=False)
-    ticks = _tick_labels(S)
     for j, want in enumerate(steps):
         i = int(np.argmin(np.abs(np.log(np.maximum(pats["steps"], 1)) - math.log(max(want, 1)))))
         for layer in range(nl):
-            ax = axes[layer][j]
-            ax.imshow(pats["mean"][i, layer].mean(0), cmap="Blues", vmin=0, vmax=1)
-            ax.set_xticks(range(S), ticks, fontsize=5, rotation=90)
-            ax.set_yticks(range(S), ticks, fontsize=5)
-            if layer == 0:
-                ax.set_title(f"step {int(pats['steps'][i])}", fontsize=8)
-            if j == 0:
-                ax.set_ylabel(f"layer {layer + 1}", fontsize=8)
+            draw_map(axes[layer][j], pats["mean"][i, layer].mean(0), title=f"step {int(pats['steps'][i])}" if layer == 0 else None,
+                     ylabel=f"layer {layer + 1}" if j == 0 else None)
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
