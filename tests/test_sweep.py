@@ -212,3 +212,15 @@ def test_the_book_draws_exactly_the_sweeps_make_runs_trains():
     pending = {n for n in drawn if n not in IN_BOOK}
     assert set(IN_BOOK) <= set(SWEEPS) and set(IN_BOOK) <= drawn
     assert pending <= {"fig7b"}  # named in its chapter as still training, never drawn
+
+
+def test_a_sweep_submits_to_a_running_dask_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    sw = tiny_sweep(Axis.of("eps", [0.1, 0.5]))
+    members = sw.members("fast", [0], overrides={"kernels": "eager"})
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        res = run_sweep(members, root=tmp_path, executor="dask", scheduler=cluster.scheduler_address, progress=False)
+    assert res.ok and res.trained == 2 and all(d is not None for d in res.directories)
+    alone = load_or_train([members[1].config], root=tmp_path / "alone", progress=False)
+    pd.testing.assert_frame_equal(member_metrics(load_run(res.directories[1])), member_metrics(alone))

@@ -260,6 +260,7 @@ def run_sweep(members: Sequence[Member], root: str | Path | None = None, executo
     device = configs[0].train.device if configs else "cpu"
     groups = plan_groups(configs, group_size or default_group_size(device))
     todo = sorted([g for g in groups if not all(stored(c, root) for c in g)], key=_cost, reverse=True)
+    before = {run_name([c]) for c in configs if stored(c, root)}
     result = SweepResult(list(members), [])
     if todo:
         cores = os.cpu_count() or 1
@@ -276,7 +277,7 @@ def run_sweep(members: Sequence[Member], root: str | Path | None = None, executo
                 display.done(group)
         display.close()
     result.directories = [member_dir(c, root) if stored(c, root) else None for c in configs]
-    result.trained = sum(len(g) for g in todo) - sum(len(names) for names, _ in result.failures)
+    result.trained = len({run_name([c]) for c in configs if stored(c, root)} - before)
     result.wall_time_s = time.time() - t0
     return result
 
