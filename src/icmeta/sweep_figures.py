@@ -82,13 +82,14 @@ def plateau_table(sr: SweepRuns) -> pd.DataFrame:
     rows = []
     for label in sr.labels:
         row: dict = {"setting": label}
-        finals, ceils, ends = [], [], []
+        finals, ceils, ends, seen = [], [], [], []
         for m, r in zip(sr.members, sr.runs):
             if m.label != label:
                 continue
-            cell = " → ".join(f"{c} {a:.2f}" for c, a in plateaus(r)) or "no plateau"
-            acc = r.metrics[r.metrics.metric == "acc"].sort_values("step")
-            finals.append(float(acc.value.iloc[-5:].mean()))
+            found = plateaus(r)
+            seen.append({c for c, _ in found})
+            cell = " → ".join(f"{c} {a:.2f}" for c, a in found) or "no plateau"
+            finals.append(_final(r.metrics))
             ceils.append(r.ceilings()[0])
             bad = diverged_at(r)
             if bad is not None:
@@ -97,7 +98,6 @@ def plateau_table(sr: SweepRuns) -> pd.DataFrame:
             else:
                 ends.append("one level" if _one_level(ceils[-1]) else nearest_strategy(finals[-1], ceils[-1]))
             row[f"seed {m.seed}"] = cell
-        seen = [{c for c, _ in plateaus(r)} for m, r in zip(sr.members, sr.runs) if m.label == label]
         row["seeds with NCC / SCC / FCC"] = " / ".join(str(sum(c in x for x in seen)) for c in ("NCC", "SCC", "FCC"))
         final = f"{min(finals):.2f}–{max(finals):.2f}" if len(finals) > 1 else f"{finals[0]:.2f}"
         row["final acc (nearest)"] = f"{final} ({'/'.join(dict.fromkeys(ends))})"
