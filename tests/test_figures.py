@@ -4,9 +4,10 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 from icmeta import cli, figures, tables  # noqa: E402
-from icmeta.config import preset  # noqa: E402
+from icmeta.config import ConfigError, preset  # noqa: E402
 from icmeta.explorer import explorer_html  # noqa: E402
 from icmeta.train import load_or_train  # noqa: E402
 
@@ -82,7 +83,8 @@ def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
     tiny = (("steps", 120), ("batch_size", 16), ("eval_size", 64), ("eval_every", 10))
     grid = Sweep("grid", (Axis.of("K", [16, 32]), Axis.of("eps", [0.1, 0.5])), tiny + (("L", 16),), title="t")
     theory = Sweep("fig5", (Axis.tied(["K", "L"], [8, 16]),), tiny + (("task_maps", "disjoint"), ("T", 2), ("mask", "scc")))
-    for sw in (grid, theory):
+    check = Sweep("grid_lr", (Axis.of("K", [16]), Axis.of("eps", [0.5])), tiny + (("L", 16), ("lr", 0.05)), base="grid")
+    for sw in (grid, theory, check):
         for group in plan_groups([m.config for m in sw.members("fast", [0, 1])], 4):
             train_group(group, tmp_path)
     sr = load_sweep(grid, "fast", [0, 1], root=tmp_path)
@@ -103,6 +105,21 @@ def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
     direct = SF.plateaus(sr.run("K=16,eps=0.5", 1))
     assert table.set_index("setting").loc["K=16,eps=0.5", "seed 1"] == (
         " → ".join(f"{c} {a:.2f}" for c, a in direct) or "no plateau")
+    # a learning-rate check: both rates in one panel per setting, on the paper's clock (step x lr / 0.01)
+    fast = load_sweep(grid, "fast", [0, 1], root=tmp_path, labels=["K=16,eps=0.5"])
+    slow = load_sweep(check, "fast", [0, 1], root=tmp_path)
+    assert fast.labels == slow.labels == ["K=16,eps=0.5"] and len(fast.runs) == 2
+    fig = SF.lr_check(fast, slow)
+    lines = [l for l in fig.axes[0].get_lines() if len(l.get_xdata()) > 2]
+    assert len(lines) == 4  # two seeds at two rates
+    steps = acc[(acc.label == "K=16,eps=0.5") & (acc.seed == 0) & (acc.step > 0)].step.unique()
+    assert any(np.allclose(l.get_xdata(), np.sort(steps) * 10) for l in lines)  # lr 0.1: x 10
+    assert any(np.allclose(l.get_xdata(), np.sort(steps) * 5) for l in lines)  # lr 0.05: x 5
+    plt.close(fig)
+    t = SF.lr_check_table(fast, slow)
+    assert list(t.lr) == ["0.1", "0.05"] and list(t.setting) == ["K=16,eps=0.5"] * 2
+    with pytest.raises(ConfigError, match="labels"):
+        load_sweep(grid, "fast", [0, 1], root=tmp_path, labels=["K=99"])
     plt.close(SF.phase_diagram(sr, "K", "eps"))
     plt.close(SF.sweep_overlay(sr, ("acc", "loss")))
     plt.close(SF.per_task_accuracy(sr, "K=16,eps=0.1"))

@@ -5,12 +5,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from icmeta.config import ConfigError
+from icmeta.config import ConfigError, flatten
 from icmeta.store import StoreError, find_run, load_run
 from icmeta.sweeps import SWEEPS, Axis, Sweep, load_sweep, parse_vary
 from icmeta.train import load_or_train
@@ -70,6 +71,22 @@ def test_book_sweeps_expand_and_share_members():
     assert names["fig7a"] & names["fig7c"] & names["fig7d"] & names["fig7e"] & names["fig13"] & names["fig15b"]
     assert names["fig7b"] & names["phase_diagram"] & names["fig18"]  # the 40,000-step ones: the main run's seeds
     assert all(c.model.mask == "scc" and c.task.K == c.task.L for c in names["fig5"])
+
+
+def test_lr_checks_retrain_their_base_settings_at_a_lower_lr_and_only_at_fast():
+    from icmeta.sweeps import LR_CHECK
+
+    checks = {n: s for n, s in SWEEPS.items() if s.base}
+    assert set(checks) == {"fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr", "fig12_lr"}
+    for name, check in checks.items():
+        base = {(m.label, m.seed): m for m in SWEEPS[check.base].members("fast")}
+        for m in check.members("fast"):
+            b = base[m.label, m.seed]  # same label, setting and seed ...
+            assert m.setting == b.setting and m.config.train.lr == LR_CHECK < b.config.train.lr
+            # ... and nothing else changed but the rate and the length
+            assert flatten(replace(m.config, train=b.config.train)) == flatten(b.config)
+        with pytest.raises(ConfigError, match=f"at paper train {check.base} itself"):
+            check.members("paper")
 
 
 def test_grouping_is_deterministic_and_respects_what_must_be_shared(tiny):

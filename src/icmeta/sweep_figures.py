@@ -147,19 +147,46 @@ def rla_table(run) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["seed", "when"])
 
 
+def first_step(metrics: pd.DataFrame, level: float, metric: str = "acc") -> int | None:
+    """The first evaluated step at which `metric` reaches `level` (None if it never does)."""
+    m = metrics[metrics.metric == metric].groupby("step").value.mean()
+    hit = m[m >= level]
+    return int(hit.index.min()) if len(hit) else None
+
+
 def copy_circuit_table(sr: SweepRuns) -> pd.DataFrame:
-    """Fig. 12's numbers: per seed, the steps at which accuracy first reaches 0.5 and 0.95, and the
-    circuit metrics of both layers at the end (mean of the last 5 measurements)."""
+    """Fig. 12's numbers: per setting and seed, the steps at which accuracy first reaches 0.5 and
+    0.95, and the circuit metrics of both layers at the end (mean of the last 5 measurements)."""
     rows = []
     for m, r in zip(sr.members, sr.runs):
-        acc = r.metrics[r.metrics.metric == "acc"].sort_values("step")
-        first = lambda x: int(acc.step[acc.value >= x].min()) if (acc.value >= x).any() else None
-        row = {"seed": m.seed, "acc ≥ 0.5 at step": first(0.5), "acc ≥ 0.95 at step": first(0.95)}
+        row = {"setting": m.label, "seed": m.seed, "acc ≥ 0.5 at step": first_step(r.metrics, 0.5),
+               "acc ≥ 0.95 at step": first_step(r.metrics, 0.95)}
         for layer in (1, 2):
             for name, short in (("bigram", "bigram"), ("label_attention", "label att."), ("chunk_example", "chunk")):
                 row[f"L{layer} {short}"] = round(_final(r.metrics, name, layer), 3)
         rows.append(row)
-    return pd.DataFrame(rows).set_index("seed")
+    return pd.DataFrame(rows).set_index(["setting", "seed"])
+
+
+def lr_check_table(fast: SweepRuns, slow: SweepRuns) -> pd.DataFrame:
+    """`plateau_table` of the same settings at `fast` and at a learning-rate check, one row per
+    setting and lr, with the step at which each seed's accuracy first reaches 0.95 on the paper's
+    clock (step x lr / 0.01: events move as 1/lr, so equal numbers mean the same event)."""
+    parts = []
+    for sr in (fast, slow):
+        t = plateau_table(sr)
+        lr = sr.members[0].config.train.lr
+        t.insert(1, "lr", f"{lr:g}")
+        reach = []
+        for label in t.setting:
+            s = [first_step(r.metrics, 0.95) for m, r in zip(sr.members, sr.runs) if m.label == label]
+            reach.append(" / ".join("–" if x is None else f"{round(x * lr / 0.01):,}" for x in s))
+        t["acc ≥ 0.95 at (paper clock), per seed"] = reach
+        t.insert(2, "steps", f"{sr.members[0].config.train.steps:,}")
+        parts.append(t)
+    order = {label: i for i, label in enumerate(slow.labels)}
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values("setting", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
 
 
 def task_table(sr: SweepRuns, label: str) -> pd.DataFrame:
@@ -173,9 +200,9 @@ def task_table(sr: SweepRuns, label: str) -> pd.DataFrame:
         w = np.arange(1, t.T + 1, dtype=float) ** -t.beta
         for k in range(1, t.T + 1):
             a = r.metrics[r.metrics.metric == f"acc_task{k}"].sort_values("step")
-            first = lambda x: int(a.step[a.value >= x].min()) if (a.value >= x).any() else None
             rows.append({"seed": m.seed, "task": k, "probability": round(float(w[k - 1] / w.sum()), 3),
-                         "acc ≥ 0.5 at step": first(0.5), "acc ≥ 0.9 at step": first(0.9),
+                         "acc ≥ 0.5 at step": first_step(r.metrics, 0.5, f"acc_task{k}"),
+                         "acc ≥ 0.9 at step": first_step(r.metrics, 0.9, f"acc_task{k}"),
                          "final acc": round(float(a.value.iloc[-5:].mean()), 3)})
     return pd.DataFrame(rows).set_index(["seed", "task"])
 
@@ -360,14 +387,17 @@ def attention_maps(run, steps: list[int], title: str = ""):
     return fig
 
 
-def fig12(sr: SweepRuns):
-    """Fig. 12: the copy task (T = 1, p_B = 1, B = 1): accuracy of every seed, and seed 0's
-    attention maps before the jump, during it and at the end."""
-    fig_a = sweep_grid(sr, col_wrap=1, height=2.6)
-    r = sr.runs[0]
+def fig12(sr: SweepRuns, label: str | None = None):
+    """Fig. 12: the copy task (T = 1, p_B = 1, B = 1): accuracy of every seed, and the attention
+    maps of the first seed of `label` (default: the last setting) before the jump, during it and
+    at the end."""
+    fig_a = sweep_grid(sr, col_wrap=None if len(sr.labels) > 1 else 1, height=2.6)
+    label = label or sr.labels[-1]
+    i = next(i for i, m in enumerate(sr.members) if m.label == label)
+    r = sr.runs[i]
     a = r.metrics[r.metrics.metric == "acc"].sort_values("step")
     half = int(a.step[a.value >= 0.5].min()) if (a.value >= 0.5).any() else int(a.step.max())
-    fig_b = attention_maps(r, [max(1, half // 4), half, int(a.step.max())], title=f"{sr.members[0].label}, seed {sr.members[0].seed}")
+    fig_b = attention_maps(r, [max(1, half // 4), half, int(a.step.max())], title=f"{label}, seed {sr.members[i].seed}")
     return fig_a, fig_b
 
 
@@ -443,6 +473,35 @@ def fig11(N: int = 4):
     return fig
 
 
+def lr_check(fast: SweepRuns, slow: SweepRuns, height: float = 2.5):
+    """One panel per setting: every seed (colour) at `fast` (dashed) and at the check's lower
+    learning rate (solid), on the paper's clock (step x lr / 0.01), with the Bayes ceilings of the
+    three strategies (mean over the seeds' draws) in gray."""
+    parts = []
+    for sr in (fast, slow):
+        for m, r in zip(sr.members, sr.runs):
+            lr = m.config.train.lr
+            d = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean().reset_index()
+            d = d[d.step > 0]
+            parts.append(d.assign(clock=d.step * lr / 0.01, label=m.label, seed=m.seed, lr=f"lr {lr:g}"))
+    df = pd.concat(parts, ignore_index=True)
+    lrs = [f"lr {sr.members[0].config.train.lr:g}" for sr in (fast, slow)]
+    g = sns.relplot(data=df, x="clock", y="value", col="label", hue="seed", style="lr", style_order=lrs,
+                    dashes={lrs[0]: (3, 2), lrs[1]: ""}, kind="line", palette=SEED_COLORS, height=height,
+                    aspect=1.3, linewidth=1.1, estimator=None, col_wrap=min(len(slow.labels), 3),
+                    facet_kws={"sharey": True})
+    for label, ax in g.axes_dict.items():
+        runs = [r for m, r in zip(slow.members, slow.runs) if m.label == label]
+        for k, ls in (("ignore", ":"), ("labels", "--"), ("pairs", "-.")):
+            ax.axhline(np.mean([r.ceilings()[0][k] for r in runs]), color="gray", ls=ls, lw=0.8)
+        ax.set_xscale("log")
+        ax.set_title(label, fontsize=9)
+    g.set(ylim=(0, 1.02))
+    g.set_axis_labels("step × lr / 0.01 (the paper's clock)", "accuracy")
+    g.figure.suptitle(slow.sweep.title, fontsize=10, y=1.03)
+    return g.figure
+
+
 def fig7(panels: dict[str, SweepRuns]):
     """Fig. 7 (a-e) on one page: accuracy of every setting (colour) and seed, one panel per sweep."""
     fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.2), layout="constrained", sharey=True)
@@ -497,6 +556,25 @@ def _fig12(preset, seeds, root):
     return [("fig12a", a), ("fig12b", b)]
 
 
+def _fig12_classes(preset, seeds, root):
+    from .sweeps import load_sweep
+
+    a, b = fig12(load_sweep("fig12_classes", preset, seeds, root=root))
+    return [("fig12_classes", a), ("fig12_classes_maps", b)]
+
+
+def _lr(name: str):
+    def draw(preset, seeds, root):
+        from .config import ConfigError
+        from .sweeps import load_lr_check
+
+        if preset != "fast":
+            raise ConfigError("preset", preset, f"fast ({name} checks the fast preset at a lower lr)")
+        return [(name, lr_check(*load_lr_check(name, seeds, root)))]
+
+    return draw
+
+
 def _both(*names):
     return lambda preset, seeds, root: [x for n in names for x in SWEEP_FIGURES[n](preset, seeds, root)]
 
@@ -510,6 +588,8 @@ SWEEP_FIGURES = {
     "fig7e_tasks": _one("fig7e", lambda sr: per_task_accuracy(sr, "beta=1")),
     "fig11": lambda preset, seeds, root: [("fig11", fig11())],
     "fig12": _fig12,
+    "fig12_classes": _fig12_classes,
+    **{f"{b}_lr": _lr(f"{b}_lr") for b in ("fig7a", "fig7b", "fig7c", "fig7d", "fig12")},
     "fig13": _one("fig13", fig13),
     "fig14": lambda preset, seeds, root: [("fig14", fig14())],
     "fig15a": _panel("fig15a"),

@@ -287,13 +287,19 @@ def training_time_s(runs: Sequence[Run]) -> float:
 
 
 def load_sweep(name_or_sweep: str | Sweep, preset_name: str = "fast", seeds: Sequence[int] | None = None,
-               device: str = "cpu", root: Path | str | None = None) -> SweepRuns:
-    """The stored runs of every member of a sweep; never trains.
+               device: str = "cpu", root: Path | str | None = None, labels: Sequence[str] | None = None) -> SweepRuns:
+    """The stored runs of every member of a sweep (or of its settings named in `labels`); never
+    trains.
 
     Raises `StoreError` in one line naming the missing members and the command that trains
     them, or (from `icmeta.store.find_run`) a stored run that does not match its member."""
     sw = sweep(name_or_sweep) if isinstance(name_or_sweep, str) else name_or_sweep
     members = sw.members(preset_name, seeds, device)
+    if labels is not None:
+        unknown = [x for x in labels if x not in {m.label for m in members}]
+        if unknown:
+            raise ConfigError("labels", unknown, ", ".join(dict.fromkeys(m.label for m in members)))
+        members = [m for m in members if m.label in labels]
     runs = [find_run([m.config], root) for m in members]
     missing = [f"{m.label} seed {m.seed}" for m, r in zip(members, runs) if r is None]
     if missing:
@@ -302,3 +308,13 @@ def load_sweep(name_or_sweep: str | Sweep, preset_name: str = "fast", seeds: Seq
         raise StoreError(f"{sw.name}: {len(missing)} of {len(members)} runs not stored ({shown}); train them with: "
                          f"python -m icmeta sweep {sw.name} --preset {preset_name}{seeds_opt}")
     return SweepRuns(sw, members, runs)
+
+
+def load_lr_check(name: str, seeds: Sequence[int] | None = None, root: Path | str | None = None) -> tuple[SweepRuns, SweepRuns]:
+    """A learning-rate check (``fig7a_lr``...) and the same settings of its base sweep at `fast`:
+    ``(at fast, at the check's lr)``, both from stored runs (never trains)."""
+    check = sweep(name)
+    if not check.base:
+        raise ConfigError("sweep", name, ", ".join(n for n, s in SWEEPS.items() if s.base))
+    slow = load_sweep(check, "fast", seeds, root=root)
+    return load_sweep(check.base, "fast", seeds, root=root, labels=slow.labels), slow
