@@ -152,15 +152,23 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         shown = nb_path.relative_to(ROOT) if nb_path.is_relative_to(ROOT) else nb_path
         print(f"[run_notebooks] {shown} {params or ''}", flush=True)
-        pm.execute_notebook(
-            str(nb_path),
-            str(nb_path),
-            parameters=params or None,
-            kernel_name=KERNEL,
-            cwd=str(nb_path.parent),
-            progress_bar=False,
-            request_save_on_cell_execute=False,
-        )
+        # executed into a temporary copy: a notebook that fails keeps its last good outputs
+        out = nb_path.with_name(f".{nb_path.stem}.running.ipynb")
+        try:
+            pm.execute_notebook(
+                str(nb_path),
+                str(out),
+                parameters=params or None,
+                kernel_name=KERNEL,
+                cwd=str(nb_path.parent),
+                progress_bar=False,
+                request_save_on_cell_execute=False,
+            )
+        except pm.PapermillExecutionError as e:
+            out.unlink(missing_ok=True)
+            print(f"[run_notebooks] {shown}: cell {e.exec_count} failed: {e.ename}: {e.evalue}", file=sys.stderr)
+            return 1
+        out.replace(nb_path)
         hide_injected(nb_path)
         print(f"[run_notebooks]   done in {time.time() - t0:.1f}s", flush=True)
     return 0

@@ -1,0 +1,113 @@
+"""Where each of the paper's figures and tables stands in this book: one registry.
+
+The intro's status table is generated from `PAPER_ITEMS`, and a test checks it against the
+chapters (every item placed in a chapter has its "Paper Fig. N" caption there, and every such
+caption is registered), so the table cannot drift from the book. The verdicts are the
+chapters' own comparisons, one line each; the numbers behind them are in the chapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+# what a verdict means
+STATUSES = {
+    "reproduced": "the paper's finding holds in our measurement",
+    "partly": "some of the finding holds, some does not (at `fast`; see the chapter)",
+    "not at fast": "does not hold at `fast`; the check at a lower learning rate is shown beside it",
+    "drawn": "a schematic or a definition: nothing to measure",
+    "training": "its runs are defined and training; the chapter names what is missing",
+    "not yet": "not in the book yet",
+}
+
+CHAPTERS = {
+    "01_task_and_model": "The task and the model",
+    "02_main_result": "The main result",
+    "05_testing_the_circuits": "Testing the circuits",
+    "06_data_properties": "What in the data makes each phase",
+    "07_copy_and_burstiness": "The copy task and burstiness",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One figure or table of the paper: what it shows, the chapter (notebook stem) that has it
+    (None: not in the book yet), its status (a key of `STATUSES`) and one line why."""
+
+    name: str  # "Fig. 7b", "Table 1"
+    what: str
+    chapter: str | None
+    status: str
+    note: str
+
+    @property
+    def caption(self) -> str:
+        """The caption prefix the chapter uses for it."""
+        return f"Paper {self.name}"
+
+
+_ARCH = "the Architecture work (heads, context length, depth, standard transformer, GPT2-XL)"
+
+PAPER_ITEMS: tuple[Item, ...] = (
+    Item("Fig. 1", "the task and the network", "01_task_and_model", "drawn", "a sampled sequence and the model, drawn from the package"),
+    Item("Fig. 2", "accuracy, loss and attention maps per phase", "02_main_result", "reproduced",
+         "three plateaus at the three strategies' ceilings, with the paper's maps in each"),
+    Item("Fig. 3", "phase boundaries from ΔAcc", "02_main_result", "reproduced",
+         "boundaries found; read from the log-step curve, since a fixed ΔAcc threshold is noisy at `fast`"),
+    Item("Fig. 4", "circuit metrics over training", "02_main_result", "reproduced",
+         "bigram, label attention and chunk example move in the paper's order in both layers"),
+    Item("Fig. 5", "SCC theory p + (1 − p)/2", "05_testing_the_circuits", "reproduced",
+         "an SCC-only model ends within 0.01 of the theory at K = 8, 16, 32"),
+    Item("Fig. 6", "random-label accuracy", "05_testing_the_circuits", "reproduced",
+         "RLA = accuracy on the NCC and SCC plateaus; 0.54–0.69 at the end, under FCC"),
+    Item("Fig. 7a", "number of tasks T", "06_data_properties", "partly",
+         "1/T plateau and T = 1 one jump hold; at T = 2 no NCC plateau at `fast`"),
+    Item("Fig. 7b", "number of item classes K", "06_data_properties", "training",
+         "40,000-step runs; K = 512, 1024 still training"),
+    Item("Fig. 7c", "within-class noise ε", "06_data_properties", "partly",
+         "both plateaus thin out with ε, but phase 2 does not go before phase 1"),
+    Item("Fig. 7d", "class Zipf exponent α", "06_data_properties", "reproduced",
+         "no NCC or SCC left at α = 1; one seed diverged at α = 1.25"),
+    Item("Fig. 7e", "task Zipf exponent β", "06_data_properties", "reproduced",
+         "average unchanged; the frequent task first, rare tasks with no intermediate level"),
+    Item("Fig. 8", "1 vs 2 heads", None, "not yet", _ARCH),
+    Item("Fig. 9", "per-head metrics of the 2-head model", None, "not yet", _ARCH),
+    Item("Fig. 10", "GPT2-XL on SST-2", None, "not yet", _ARCH),
+    Item("Fig. 11", "the induction circuit", "07_copy_and_burstiness", "drawn", "a schematic"),
+    Item("Fig. 12", "the copy task (T = 1, p_B = 1)", "07_copy_and_burstiness", "partly",
+         "one jump holds; the models memorise each class's label instead of copying it"),
+    Item("Fig. 13", "models pruned to one circuit", "05_testing_the_circuits", "partly",
+         "NCC-only and SCC-only hold; FCC-only first holds the context-free level"),
+    Item("Fig. 14", "Zipf rank–frequency curves", "06_data_properties", "drawn", "the distributions of Figs. 7d, 7e"),
+    Item("Fig. 15", "burstiness B and p_B", "07_copy_and_burstiness", "reproduced",
+         "larger B drops NCC (weakly), larger p_B smooths the curve"),
+    Item("Fig. 16", "1 to 16 heads", None, "not yet", _ARCH),
+    Item("Fig. 17", "per-head, per-layer metrics", None, "not yet", _ARCH),
+    Item("Fig. 18", "T from 3 to 18", "06_data_properties", "training", "40,000-step runs (sweep fig18), training"),
+    Item("Fig. 19", "context length N", None, "not yet", _ARCH),
+    Item("Fig. 20", "standard transformer", None, "not yet", _ARCH),
+    Item("Fig. 21", "loss on every label", None, "not yet", _ARCH),
+    Item("Fig. 22", "depth 2 to 5", None, "not yet", _ARCH),
+    Item("Fig. 23", "maps of deeper models", None, "not yet", _ARCH),
+    Item("Table 1", "circuits per phase", "02_main_result", "reproduced",
+         "each plateau's layer-1 and layer-2 patterns match the paper's rows"),
+    Item("Table 2", "circuit metrics", "02_main_result", "drawn", "the definitions, printed from the package"),
+    Item("Table 3", "hyperparameters", "01_task_and_model", "drawn", "generated from the presets"),
+)
+
+
+def item(name: str) -> Item:
+    """The registry entry of a paper figure or table (``"Fig. 7b"``)."""
+    for it in PAPER_ITEMS:
+        if it.name == name:
+            return it
+    raise KeyError(f"{name!r} is not a figure or table of the paper (Fig. 1 … Fig. 23, Table 1 … Table 3)")
+
+
+def status_table() -> pd.DataFrame:
+    """One row per figure and table of the paper: what it shows, chapter, status, why."""
+    return pd.DataFrame([{"paper": it.name, "shows": it.what,
+                          "chapter": CHAPTERS.get(it.chapter, "—") if it.chapter else "—",
+                          "status": it.status, "why": it.note} for it in PAPER_ITEMS])

@@ -1,0 +1,87 @@
+"""The chapters' helpers (`icmeta.book`) and what a reader meets when a parameter is wrong."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from icmeta import book  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("kwargs, field", [({"preset": "huge"}, "preset"), ({"seeds": [0, 0]}, "seeds"),
+                                           ({"seeds": ["a"]}, "seeds"), ({"seeds": []}, "seeds"),
+                                           ({"device": "tpu"}, "device")])
+def test_setup_refuses_a_bad_parameter_in_one_line(kwargs, field, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(book.ParameterError) as e:
+        book.setup(**kwargs)
+    assert e.value.name == field
+    lines = e.value._render_traceback_()  # what IPython shows instead of a traceback
+    assert len(lines) == 1 and f"'{field}'" in lines[0] and "allowed" in lines[0]
+
+
+def test_setup_show_and_table(tmp_path, monkeypatch):
+    (tmp_path / "book").mkdir()
+    monkeypatch.chdir(tmp_path / "book")
+    assert book.setup("fast", (2, 0), "cpu") == ("fast", [2, 0], "cpu")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    book.show("probe", fig)
+    assert (tmp_path / "figures" / "probe.png").stat().st_size > 0 and not plt.get_fignums()
+    df = pd.DataFrame({"seed": [0, 1], "acc": [0.12345, 1.0]}).set_index("seed")
+    html = book.table(df).to_html()
+    assert "<th" in html and ">seed<" in html and "0.123" in html and "0.12345" not in html  # named index kept as a column
+    assert ">0<" in html and "row_heading" not in html  # no index column
+
+
+def test_a_chapter_with_a_bad_parameter_stops_in_one_line_and_keeps_its_outputs():
+    nb = ROOT / "book" / "05_testing_the_circuits.ipynb"
+    before = nb.read_bytes()
+    env = {**os.environ, "PRESET": "huge"}
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "run_notebooks.py"), str(nb)], env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1
+    assert "Traceback" not in p.stderr + p.stdout
+    err = [line for line in p.stderr.splitlines() if line.startswith("[run_notebooks]")]  # (not the kernel's own notices)
+    assert len(err) == 1 and "ParameterError" in err[0] and "'preset'" in err[0] and "fast" in err[0], p.stderr
+    assert nb.read_bytes() == before
+
+
+def test_the_status_registry_covers_the_paper_and_matches_the_chapters():
+    import re
+
+    import nbformat
+
+    from icmeta.status import CHAPTERS, PAPER_ITEMS, STATUSES, status_table
+
+    figs = {int(re.match(r"Fig\. (\d+)", it.name).group(1)) for it in PAPER_ITEMS if it.name.startswith("Fig.")}
+    tabs = {it.name for it in PAPER_ITEMS if it.name.startswith("Table")}
+    assert figs == set(range(1, 24)) and tabs == {"Table 1", "Table 2", "Table 3"}
+    assert len({it.name for it in PAPER_ITEMS}) == len(PAPER_ITEMS)
+    assert all(it.status in STATUSES and it.note for it in PAPER_ITEMS)
+    assert all((it.chapter is None) == (it.status == "not yet") for it in PAPER_ITEMS)
+
+    def text(stem):
+        nb = nbformat.read(ROOT / "book" / f"{stem}.ipynb", as_version=4)
+        return "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+
+    captions = {stem: set(re.findall(r"Paper ((?:Fig\.|Table) \d+[a-e]?)(?![0-9])", text(stem))) for stem in CHAPTERS}
+    registered = {(it.chapter, it.name) for it in PAPER_ITEMS if it.chapter}
+    for stem, names in captions.items():
+        for name in names:  # every caption in a chapter is registered there (Fig. 15a under Fig. 15)
+            assert (stem, name) in registered or (stem, name.rstrip("abcde")) in registered, (stem, name)
+    for stem, name in registered:  # and every registered item has its caption in its chapter
+        if next(it for it in PAPER_ITEMS if it.name == name).status == "training":
+            continue  # named in the chapter as training, not drawn yet
+        assert any(c == name or c.rstrip("abcde") == name for c in captions[stem]), (stem, name)
+    assert len(status_table()) == len(PAPER_ITEMS)
