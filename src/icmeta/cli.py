@@ -1,4 +1,4 @@
-"""Command line: ``python -m icmeta {train,sweep,bench,figure}``.
+"""Command line: ``python -m icmeta {train,sweep,bench,figure,llm}``.
 
 User errors (bad values, unknown keys) print one line naming the field, the value and what
 is allowed, and exit with status 2 without writing anything; so does a run store problem
@@ -73,6 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--preset", default="fast")
     f.add_argument("--seeds", type=int, nargs="+", default=None)
     f.add_argument("--out", default="figures")
+    m = sub.add_parser("llm", help="Fig. 10: the circuit metrics per layer of a pretrained GPT-2 on 2-shot SST-2 prompts")
+    m.add_argument("--model", default="gpt2-xl", help="gpt2-xl, gpt2, or a local folder holding a GPT-2 and its tokenizer")
+    m.add_argument("--data", default=None, help="SST-2 as a local file: GLUE's dev.tsv (columns sentence, label)")
+    m.add_argument("--prompts", type=int, default=200, help="number of 2-shot prompts (default 200)")
+    m.add_argument("--seed", type=int, default=0, help="seed of the prompts' sampling")
+    m.add_argument("--out", default=None, help="results folder (default runs/llm/<model>)")
+    m.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     try:
         if args.command == "train":
@@ -95,6 +102,14 @@ def main(argv: list[str] | None = None) -> int:
 
             for path in make_figure(args.name, preset_name=args.preset, seeds=args.seeds, out=Path(args.out)):
                 print(path)
+            return 0
+        if args.command == "llm":
+            from . import llm
+
+            try:
+                print(llm.run(args.model, args.data, n=args.prompts, seed=args.seed, out=args.out, progress=not args.no_progress))
+            except llm.LLMError as e:
+                raise StoreError(str(e)) from None
             return 0
     except (ConfigError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -11,6 +11,7 @@ ceiling of that member's data draw.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -575,6 +576,13 @@ def _lr(name: str):
     return draw
 
 
+def _fig10(preset, seeds, root):
+    from .llm import fig10, load_results
+
+    table, info = load_results("gpt2-xl", root=None if root is None else Path(root) / "llm")
+    return [("fig10", fig10(table, f"{info['model']}, {info['prompts']} SST-2 prompts"))]
+
+
 def _both(*names):
     return lambda preset, seeds, root: [x for n in names for x in SWEEP_FIGURES[n](preset, seeds, root)]
 
@@ -586,6 +594,7 @@ SWEEP_FIGURES = {
     "fig7": _fig7,
     **{f"fig7{p}": _panel(f"fig7{p}") for p in "abcde"},
     "fig7e_tasks": _one("fig7e", lambda sr: per_task_accuracy(sr, "beta=1")),
+    "fig10": _fig10,
     "fig11": lambda preset, seeds, root: [("fig11", fig11())],
     "fig12": _fig12,
     "fig12_classes": _fig12_classes,
