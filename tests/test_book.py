@@ -81,7 +81,7 @@ def test_the_status_registry_covers_the_paper_and_matches_the_chapters():
         for name in names:  # every caption in a chapter is registered there (Fig. 15a under Fig. 15)
             assert (stem, name) in registered or (stem, name.rstrip("abcde")) in registered, (stem, name)
     for stem, name in registered:  # and every registered item has its caption in its chapter
-        if next(it for it in PAPER_ITEMS if it.name == name).status == "training":
-            continue  # named in the chapter as training, not drawn yet
+        if next(it for it in PAPER_ITEMS if it.name == name).status in ("training", "pipeline only"):
+            continue  # named in the chapter (training, or waiting for a real model's results), not drawn
         assert any(c == name or c.rstrip("abcde") == name for c in captions[stem]), (stem, name)
     assert len(status_table()) == len(PAPER_ITEMS)

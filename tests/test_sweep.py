@@ -225,10 +225,8 @@ def test_the_book_draws_exactly_the_sweeps_make_runs_trains():
 
     book = Path(__file__).resolve().parents[1] / "book"
     text = "".join(p.read_text() for p in book.glob("*.ipynb"))
-    drawn = set(re.findall(r'load_sweep\(\\"(\w+)\\"', text))
-    pending = {n for n in drawn if n not in IN_BOOK}
-    assert set(IN_BOOK) <= set(SWEEPS) and set(IN_BOOK) <= drawn
-    assert pending <= {"fig7b"}  # named in its chapter as still training, never drawn
+    drawn = set(re.findall(r'load_(?:sweep|lr_check)\(\\"(\w+)\\"', text))
+    assert set(IN_BOOK) <= set(SWEEPS) and set(IN_BOOK) == drawn
 
 
 def test_a_sweep_submits_to_a_running_dask_scheduler(tmp_path):

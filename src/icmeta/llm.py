@@ -102,6 +102,19 @@ def encode(tokenizer, demos: Sequence[tuple[str, int]], query: str) -> Prompt:
     return Prompt(text, tuple(rev), tuple(lab), len(offsets) - 1, tuple(enc["input_ids"]))
 
 
+def token_roles(tokenizer, p: Prompt) -> pd.DataFrame:
+    """One row per token of a prompt: position, the token's text (a space shown as ␣, a newline as
+    \\n) and the part the metrics read it as (``review 1``, ``label 1``, ..., ``last``; empty for
+    the template's words and the query)."""
+    role = [""] * len(p.input_ids)
+    for d, ((a, b), j) in enumerate(zip(p.reviews, p.labels), start=1):
+        role[a:b] = [f"review {d}"] * (b - a)
+        role[j] = f"label {d}"
+    role[p.last] = "last (the query's answer is read here)"
+    return pd.DataFrame({"position": range(len(role)), "token": [tokenizer.decode([i]).replace(" ", "␣").replace("\n", "\\n") for i in p.input_ids],
+                         "read as": role})
+
+
 def sample_prompts(data: Sequence[tuple[str, int]], n: int, seed: int = 0) -> list[tuple[list[tuple[str, int]], str]]:
     """`n` prompts: one positive and one negative demonstration in random order, and a query
     drawn from the other sentences (its label is not used: the check reads attention only)."""
@@ -295,7 +308,10 @@ def load_results(model_name: str = "gpt2-xl", root: Path | None = None) -> tuple
     if not (d / "layers.csv").is_file():
         from .store import StoreError
 
-        raise StoreError(f"no stored {model_name} measurement in {d}; make it where the weights are with: "
+        from .store import PROJECT_ROOT
+
+        shown = d.relative_to(PROJECT_ROOT) if d.is_relative_to(PROJECT_ROOT) else d
+        raise StoreError(f"no stored {model_name} measurement in {shown}; make it where the weights are with: "
                        f"python -m icmeta llm --model {model_name} --data /path/to/sst2/dev.tsv")
     return pd.read_csv(d / "layers.csv"), json.loads((d / "info.json").read_text())
 

@@ -19,6 +19,7 @@ STATUSES = {
     "not at fast": "does not hold at `fast`; the check at a lower learning rate is shown beside it",
     "drawn": "a schematic or a definition: nothing to measure",
     "training": "its runs are defined and training; the chapter names what is missing",
+    "pipeline only": "the code runs here on a stand-in; the real model is not on this project's machines",
     "not yet": "not in the book yet",
 }
 
@@ -28,6 +29,7 @@ CHAPTERS = {
     "05_testing_the_circuits": "Testing the circuits",
     "06_data_properties": "What in the data makes each phase",
     "07_copy_and_burstiness": "The copy task and burstiness",
+    "08_large_model": "Circuits in a large model",
 }
 
 
@@ -74,7 +76,8 @@ PAPER_ITEMS: tuple[Item, ...] = (
          "average unchanged; the frequent task first, rare tasks with no intermediate level"),
     Item("Fig. 8", "1 vs 2 heads", None, "not yet", _ARCH),
     Item("Fig. 9", "per-head metrics of the 2-head model", None, "not yet", _ARCH),
-    Item("Fig. 10", "GPT2-XL on SST-2", None, "not yet", _ARCH),
+    Item("Fig. 10", "GPT2-XL on SST-2", "08_large_model", "pipeline only",
+         "tested on a tiny random GPT-2; `python -m icmeta llm` measures GPT2-XL where its weights are"),
     Item("Fig. 11", "the induction circuit", "07_copy_and_burstiness", "drawn", "a schematic"),
     Item("Fig. 12", "the copy task (T = 1, p_B = 1)", "07_copy_and_burstiness", "partly",
          "one jump holds; the models memorise each class's label instead of copying it"),
