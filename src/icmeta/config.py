@@ -432,8 +432,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "fixed label vectors only": {"labels": "fixed"},
     "offset positions only": {"positions": "offset"},
     "shift task maps (A1)": {"task_maps": "shift"},
-    "query from any class (§8)": {"query": "any"},
-    "N = 8 (§8)": {"N": 8},
+    "query from any class (code)": {"query": "any"},
+    "N = 8 (code)": {"N": 8},
     "no W_O (A4)": {"w_o": False},
 }
 
