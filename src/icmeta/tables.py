@@ -130,8 +130,9 @@ def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
     # the index is hidden: a named one (seed, setting) becomes columns; a unique one keeps to_json happy
     df = df.reset_index() if any(n is not None for n in df.index.names) else df.reset_index(drop=True)
     uuid = hashlib.sha256(df.to_json().encode()).hexdigest()[:10]
-    text = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]  # words read from the left, numbers right
-    return (df.style.set_uuid(uuid).hide(axis="index").format(precision=precision)
-            .set_table_styles([{"selector": "th, td", "props": "padding: 1px 4px; text-align: right; font-size: 0.8em;"
-                                if compact else "padding: 2px 6px; text-align: right;"}])
-            .set_properties(subset=text, **{"text-align": "left"}))
+    # words read from the left, numbers from the right
+    text = [i for i, c in enumerate(df.columns) if not pd.api.types.is_numeric_dtype(df[c])]
+    styles = [{"selector": "th, td", "props": "padding: 1px 4px; text-align: right; font-size: 0.8em;"
+               if compact else "padding: 2px 6px; text-align: right;"}]
+    styles += [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: left;"} for i in text]
+    return df.style.set_uuid(uuid).hide(axis="index").format(precision=precision).set_table_styles(styles)
