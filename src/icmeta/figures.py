@@ -335,7 +335,7 @@ def attention_png(patterns: np.ndarray, title: str = "", dpi: int = 72) -> bytes
 
 
 def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list[dict]:
-    """Frames for `icmeta.explorer.explorer_html`: for each seed and snapshot step, the
+    """Frames for `icmeta.explorer.explorer_widget`: for each seed and snapshot step, the
     mean attention maps of every layer, the metric values and the current phase."""
     m = run.metrics
     keep = set()
