@@ -34,8 +34,22 @@ SYMBOLS = {
 }
 
 
+# Where each value of the `paper` preset comes from: the paper's text, its official code (where
+# the text is silent or differs, see the reproduction notes), or this project (how it measures).
+FROM_PAPER = {"K", "L", "T", "N", "D", "P", "eps", "p_B", "B", "alpha", "beta", "task_maps", "query", "arch", "layers",
+              "heads", "w_o", "classifier_hidden", "mask", "attn_scale", "optimizer", "lr", "batch_size",
+              "delta_t (ΔAcc Δt)", "width (P+D)"}
+FROM_CODE = {"labels", "positions", "steps"}
+
+
+def source(name: str) -> str:
+    """Where the `paper` preset's value of a Table 3 row comes from."""
+    return "paper" if name in FROM_PAPER else "official code" if name in FROM_CODE else "this project"
+
+
 def table3(config: Config) -> pd.DataFrame:
-    """Table 3 (hyperparameters) from a config: one row per field, with its meaning."""
+    """Table 3 (hyperparameters) from a config: one row per field, with its meaning and where the
+    `paper` preset's value comes from (`source`)."""
     rows = []
     for section in ("task", "model", "train"):
         for f in dataclasses.fields(getattr(config, section)):
@@ -43,7 +57,9 @@ def table3(config: Config) -> pd.DataFrame:
                          "meaning": SYMBOLS.get(f.name, "")})
     rows.append({"group": "train", "name": "delta_t (ΔAcc Δt)", "value": config.train.delta_t, "meaning": "100 steps at lr 0.01, scaled as 1/lr"})
     rows.append({"group": "model", "name": "width (P+D)", "value": config.task.d_model, "meaning": "residual stream"})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out["source"] = out.name.map(source)
+    return out
 
 
 def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
