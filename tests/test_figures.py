@@ -8,7 +8,7 @@ import pytest  # noqa: E402
 
 from icmeta import cli, figures, tables  # noqa: E402
 from icmeta.config import ConfigError, preset  # noqa: E402
-from icmeta.explorer import explorer_html  # noqa: E402
+from icmeta.explorer import explorer_widget  # noqa: E402
 from icmeta.train import load_or_train  # noqa: E402
 
 
@@ -33,7 +33,7 @@ def test_figures_draw_what_the_run_measured(tiny, tmp_path):
     plt.close(figures.fig1(run.config))
     frames = figures.explorer_frames(run, per_decade=4)
     assert {f["seed"] for f in frames} == {0, 1} and all(f["image_png"][:4] == b"\x89PNG" for f in frames)
-    assert "icm-frame" in explorer_html(frames, seeds=[0, 1])
+    assert "icm-explorer" in explorer_widget(frames, seeds=[0, 1])._dom_classes
     t3 = tables.table3(preset("paper"))
     assert t3.set_index("name").loc["lr", "value"] == 0.01 and t3.set_index("name").loc["steps", "value"] == 400_000
 
