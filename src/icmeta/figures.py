@@ -368,3 +368,38 @@ def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list
             frames.append({"seed": int(s), "step": int(step), "caption": cap,
                            "image_png": attention_png(pats["mean"][i].mean(1), dpi=90)})
     return frames
+
+
+def lr_clock(runs: list[tuple[object, str, str]]):
+    """Accuracy of several runs on one learning-rate clock (step x lr / 0.1): each run as
+    ``(run, colour, legend)``, seed 0 dark and the others light, a 5-point running median."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.2), layout="constrained")
+    for r, color, name in runs:
+        scale = r.config.train.lr / 0.1
+        for i, (seed, g) in enumerate(r.metrics[r.metrics.metric == "acc"].groupby("seed")):
+            g = g.sort_values("step")
+            ax.plot((g.step * scale).clip(lower=0.1), g.value.rolling(5, center=True, min_periods=1).median(), color=color,
+                    alpha=1 if i == 0 else 0.35, lw=1, label=name if i == 0 else None)
+    ax.set_xscale("log")
+    ax.set_xlim(10, None)
+    ax.set_xlabel("step × lr / 0.1")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=7)
+    return fig
+
+
+def variant_grid(runs: dict):
+    """The reproduction notes' accuracy curves, one panel per variant (2 rows x 4)."""
+    fig, axes = plt.subplots(2, 4, figsize=(16, 6.4), layout="constrained", sharey=True)
+    for ax, (name, r) in zip(axes.flat, runs.items()):
+        accuracy_curves(r, ax=ax, title=name)
+    axes[0, 0].legend(fontsize=6, loc="upper left")
+    return fig
+
+
+def variant_metrics(runs: dict):
+    """The circuit metrics of every variant, one row of three panels per variant."""
+    fig, axes = plt.subplots(len(runs), 3, figsize=(12, 2.2 * len(runs)), layout="constrained", sharex=True)
+    for row, (name, r) in zip(axes, runs.items()):
+        metric_panels(row, r, title_prefix=f"{name}: ")
+    return fig

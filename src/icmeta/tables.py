@@ -152,3 +152,61 @@ def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
                if compact else "padding: 2px 6px; text-align: right;"}]
     styles += [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: left;"} for i in text]
     return df.style.set_uuid(uuid).hide(axis="index").format(precision=precision).set_table_styles(styles)
+
+
+def token_table(config: Config, example: dict) -> pd.DataFrame:
+    """One sampled sequence token by token (chapter 1): position (1-indexed), role, class,
+    label (the query's target after an arrow) and what the token's vector holds in the
+    config's encoding. `example`: ``{"classes": [N+1], "labels": [N], "target": int}``."""
+    from .task import Role, roles
+
+    t = config.task
+    label_vector = "learned label embedding" if t.labels == "learned" else "fixed random label vector"
+    rows = []
+    for pos, role in enumerate(roles(t.N)):
+        k = pos // 2
+        item = role != Role.LABEL
+        where = f"one-hot(pair {k + 1})" if t.positions == "pair" else f"one-hot(position {pos + 1} + offset)"
+        rows.append({
+            "position": pos + 1,
+            "role": role.name.lower(),
+            "class": example["classes"][k] if item else "",
+            "label": example["labels"][k] if role == Role.LABEL else (f"→ {example['target']}" if role == Role.QUERY else ""),
+            "vector": f"noisy class mean ⊕ {where}" if item else label_vector,
+        })
+    return pd.DataFrame(rows)
+
+
+def variant_summary(runs: dict) -> pd.DataFrame:
+    """The reproduction notes' comparison: per variant and seed, its plateaus (level, nearest
+    ceiling, start step), the first step at which accuracy reaches 0.95, and the final
+    accuracy and random-label accuracy. `runs`: name -> `Run` (`icmeta.train.load_variants`)."""
+    rows = []
+    for name, r in runs.items():
+        pt = r.phases()
+        for seed, g in pt.groupby("seed"):
+            last = lambda metric: float(r.metrics[(r.metrics.metric == metric) & (r.metrics.seed == seed)].sort_values("step").value.iloc[-1])
+            acc = r.metrics[(r.metrics.metric == "acc") & (r.metrics.seed == seed)]
+            hit = acc[acc.value >= 0.95].step
+            rows.append({
+                "variant": name, "seed": seed, "phases": len(g),
+                "plateaus": " → ".join(f"{a:.2f}" for a in g.acc),
+                "nearest ceiling": " → ".join(g.circuit),
+                "starts": " → ".join(str(int(s)) for s in g.start),
+                "step to 0.95": int(hit.min()) if len(hit) else None,
+                "final acc": last("acc"), "final RLA": last("rla"),
+            })
+    return pd.DataFrame(rows)
+
+
+def variant_plateaus(runs: dict) -> pd.DataFrame:
+    """Every plateau of every variant with the circuit metrics over its window and the seed's
+    Bayes ceilings (context ignored / labels only)."""
+    names = {"bigram_L1": "L1 bigram", "label_attention_L1": "L1 label att.", "chunk_example_L1": "L1 chunk",
+             "bigram_L2": "L2 bigram", "label_attention_L2": "L2 label att."}
+    parts = []
+    for name, r in runs.items():
+        ceil = {c["seed"]: f"{c['ignore']:.2f} / {c['labels']:.2f}" for c in r.ceilings()}
+        pt = r.phases().assign(variant=name, ceilings=lambda t: t.seed.map(ceil))
+        parts.append(pt[["variant", "seed", "circuit", "start", "end", "acc", *names, "ceilings"]])
+    return pd.concat(parts, ignore_index=True).rename(columns={**names, "ceilings": "ceilings ignore / labels"})
