@@ -151,7 +151,7 @@ def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
     styles = [{"selector": "th, td", "props": "padding: 1px 4px; text-align: right; font-size: 0.8em;"
                if compact else "padding: 2px 6px; text-align: right;"}]
     styles += [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: left;"} for i in text]
-    return df.style.set_uuid(uuid).hide(axis="index").format(precision=precision).set_table_styles(styles)
+    return df.style.set_uuid(uuid).hide(axis="index").format(precision=precision, na_rep="–").set_table_styles(styles)
 
 
 def token_table(config: Config, example: dict) -> pd.DataFrame:
@@ -196,7 +196,9 @@ def variant_summary(runs: dict) -> pd.DataFrame:
                 "step to 0.95": int(hit.min()) if len(hit) else None,
                 "final acc": last("acc"), "final RLA": last("rla"),
             })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    out["step to 0.95"] = out["step to 0.95"].astype("Int64")  # missing where it never got there
+    return out
 
 
 def variant_plateaus(runs: dict) -> pd.DataFrame:
