@@ -28,3 +28,34 @@ def test_sample_summary_measures_what_the_knobs_set():
     one = sample_summary(set_field(base, "T", 1), n=1_000)  # one task: nothing to infer
     assert one["ceilings"]["ignore"] > 0.99 and one["another task's label for the query shown"] == 0.0
     assert len(never["sequences"]) == 4 and set(never["sequences"][0]) == {"task", "context (class → label)", "query class", "its label"}
+
+
+def test_the_probe_exports_half_precision_checkpoints_and_its_widget_follows_the_labels(tiny, tmp_path):
+    import numpy as np
+
+    from icmeta.probe import Probe, export_checkpoints, probe_widget
+    from icmeta.train import load_or_train
+
+    run = load_or_train([tiny(0, steps=300), tiny(1, steps=300)], root=tmp_path, progress=False)
+    path = export_checkpoints(run, per_member=5, start=10)
+    steps = list(np.load(path)["steps"])
+    assert steps[0] == 0 and steps[-1] == 300 and 4 <= len(steps) <= 6 and set(steps) <= set(run.checkpoint_steps())
+    p = Probe(run)
+    s = p.draw(1, seed=3)
+    assert len(s["classes"]) == run.config.task.N + 1 and s["classes"][-1] not in s["classes"][:-1]
+    # half-precision weights: the same answer as the full checkpoint, to fp16 accuracy
+    out = p.predict(1, 300, s["classes"], s["labels"])
+    assert np.isclose(out["probs"].sum(), 1) and out["patterns"].shape == (2, 2 * run.config.task.N + 1, 2 * run.config.task.N + 1)
+    ref = Probe(run)
+    ref._weights = {f"300/{k}": v.numpy() for k, v in run.load_models(300).state_dict().items()}  # float32
+    np.testing.assert_allclose(ref.predict(1, 300, s["classes"], s["labels"])["probs"], out["probs"], atol=2e-3)
+    assert out["candidates"][s["task"]] == s["target"]  # the drawn sequence's answer is its task's label for the query
+
+    w = probe_widget(run)
+    before = w.text.value
+    assert "model's answer" in before and "drawn under task" in before
+    box = w.controls["labels"][0]
+    box.value = (box.value + 1) % run.config.task.L  # change one context label
+    assert w.text.value != before and "changed at pair 1" in w.text.value
+    w.controls["step"].value = 0  # the untrained model
+    assert w.text.value != before
