@@ -85,3 +85,13 @@ def test_the_status_registry_covers_the_paper_and_matches_the_chapters():
             continue  # named in the chapter (training, or waiting for a real model's results), not drawn
         assert any(c == name or c.rstrip("abcde") == name for c in captions[stem]), (stem, name)
     assert len(status_table()) == len(PAPER_ITEMS)
+
+
+def test_every_chapter_of_the_toc_is_in_the_registry():
+    import yaml
+
+    from icmeta.status import CHAPTER_RUNS, CHAPTERS
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    stems = [c["file"].split("/")[-1] for c in toc["chapters"]]
+    assert stems == list(CHAPTERS) == list(CHAPTER_RUNS)

@@ -26,10 +26,13 @@ STATUSES = {
 CHAPTERS = {
     "01_task_and_model": "The task and the model",
     "02_main_result": "The main result",
+    "03_explore": "Explore the training",
+    "04_reproduction_notes": "Reproduction notes",
     "05_testing_the_circuits": "Testing the circuits",
     "06_data_properties": "What in the data makes each phase",
     "07_copy_and_burstiness": "The copy task and burstiness",
     "08_large_model": "Circuits in a large model",
+    "09_exercises": "Exercises",
 }
 
 
@@ -114,3 +117,52 @@ def status_table() -> pd.DataFrame:
     return pd.DataFrame([{"paper": it.name, "shows": it.what,
                           "chapter": CHAPTERS.get(it.chapter, "—") if it.chapter else "—",
                           "status": it.status, "why": it.note} for it in PAPER_ITEMS])
+
+
+# What each chapter reads: (what is trained for it, the command that trains it, the sweeps it
+# draws). "main" is the main run; "variants" the reproduction notes' runs beside it.
+CHAPTER_RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "01_task_and_model": ("nothing (configs and the data draw)", "python -m icmeta figure fig1", ()),
+    "02_main_result": ("the main run", "python -m icmeta train --preset {preset}", ("main",)),
+    "03_explore": ("nothing new (the main run)", "python -m icmeta train --preset {preset}", ()),
+    "04_reproduction_notes": ("7 variants of 15,000 steps", "python scripts/train_book_runs.py", ("variants",)),
+    "05_testing_the_circuits": ("sweeps of 15,000 steps", "python -m icmeta sweep fig5 (fig13)", ("fig5", "fig13")),
+    "06_data_properties": ("sweeps of 15,000 steps (Figs. 7b, 18: 40,000); lr checks at lr 0.03",
+                           "python -m icmeta sweep fig7a (fig7b … fig7e, fig18, fig7a_lr … fig7d_lr)",
+                           ("fig7a", "fig7b", "fig7c", "fig7d", "fig7e", "fig18", "fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr")),
+    "07_copy_and_burstiness": ("sweeps of 15,000 steps; lr check at lr 0.03",
+                               "python -m icmeta sweep fig12 (fig12_lr, fig12_classes, fig15a, fig15b)",
+                               ("fig12", "fig12_lr", "fig12_classes", "fig15a", "fig15b")),
+    "08_large_model": ("nothing (a tiny random GPT-2; GPT2-XL where its weights are)",
+                       "python -m icmeta llm --model gpt2-xl --data dev.tsv", ()),
+    "09_exercises": ("nothing (reads the runs above)", "", ()),
+}
+
+
+def chapter_table(preset_name: str, seeds, device: str = "cpu") -> pd.DataFrame:
+    """Per chapter: the paper's figures and tables it has (from `PAPER_ITEMS`), what it trains,
+    the command, and the measured training time of its runs (each model counted once; a
+    learning-rate check counts at the preset it exists for only). Reads stored runs only."""
+    from .config import preset
+    from .store import StoreError, find_run
+    from .sweeps import SWEEPS, load_sweep, training_time_s
+    from .train import load_variants
+
+    main = find_run([preset(preset_name, seed=s, device=device) for s in seeds])
+    if main is None:
+        raise StoreError(f"the {preset_name} main run is not stored; train it with python -m icmeta train --preset {preset_name}")
+    rows = []
+    for stem, (trains, command, uses) in CHAPTER_RUNS.items():
+        seconds = 0.0
+        if "main" in uses:
+            seconds += main.wall_time_s
+        if "variants" in uses:
+            seconds += sum(r.wall_time_s for r in load_variants(preset_name, seeds, device, progress=False).values()
+                           if r.directory != main.directory)
+        sweeps = [n for n in uses if n in SWEEPS and (not SWEEPS[n].presets or preset_name in SWEEPS[n].presets)]
+        if sweeps:
+            seconds += training_time_s([r for n in sweeps for r in load_sweep(n, preset_name, seeds, device=device).runs])
+        items = ", ".join(it.name for it in PAPER_ITEMS if it.chapter == stem) or "—"
+        rows.append({"chapter": CHAPTERS.get(stem, stem), "paper": items, "trains": trains,
+                     "command": command.format(preset=preset_name), "training (s)": int(round(seconds))})
+    return pd.DataFrame(rows)
