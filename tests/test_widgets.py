@@ -53,9 +53,16 @@ def test_the_probe_exports_half_precision_checkpoints_and_its_widget_follows_the
 
     w = probe_widget(run)
     before = w.text.value
-    assert "model's answer" in before and "drawn under task" in before
+    assert "model's answer" in before and "under task" in before
     box = w.controls["labels"][0]
     box.value = (box.value + 1) % run.config.task.L  # change one context label
     assert w.text.value != before and "changed at pair 1" in w.text.value
     w.controls["step"].value = 0  # the untrained model
     assert w.text.value != before
+    # a sequence by hand: the labels follow the chosen task, and the answer is read again
+    w.controls["step"].value = 300
+    classes = [b.value for b in w.controls["classes"]]
+    w.controls["task"].value = (w.controls["task"].value + 1) % run.config.task.T  # another task
+    maps = w.probe.worlds[0].maps
+    assert [b.value for b in w.controls["labels"]] == [int(maps[w.controls["task"].value, c]) for c in classes[:-1]]
+    assert f"under task {w.controls['task'].value + 1} its label is <b>{int(maps[w.controls['task'].value, classes[-1]])}</b>" in w.text.value

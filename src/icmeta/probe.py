@@ -120,10 +120,11 @@ class Probe:
 
 
 def probe_widget(run: Run):
-    """The probe in Jupyter (an ipywidgets ``VBox``, CSS class ``icm-probe``): seed, step, a
-    drawn sequence whose context labels can be changed one by one, and the model's answer
-    (the five most likely labels, the query's candidate label under each task) with its
-    attention maps. Runs the model on every change: live in Jupyter only."""
+    """The probe in Jupyter (an ipywidgets ``VBox``, CSS class ``icm-probe``): seed and step; a
+    sequence, drawn from the training distribution or built by hand (its task, context classes
+    and query class; the labels follow from the task, then each can be changed); and the
+    model's answer (the five most likely labels, the query's candidate label under each task)
+    with its attention maps. Runs the model on every change: live in Jupyter only."""
     import ipywidgets as w
 
     from .figures import attention_png
@@ -134,20 +135,40 @@ def probe_widget(run: Run):
     step = w.SelectionSlider(options=[(f"{s:,}", s) for s in p.steps], value=p.steps[-1], description="step",
                              continuous_update=False, layout=w.Layout(width="26em"))
     draw = w.Button(description="draw a sequence")
-    label_boxes = [w.Dropdown(options=list(range(t.L)), description=f"label {k + 1}", layout=w.Layout(width="11em"))
-                   for k in range(t.N)]
+    narrow = w.Layout(width="9.5em")
+    task = w.Dropdown(options=[(str(k + 1), k) for k in range(t.T)], description="task", layout=narrow)
+    class_boxes = [w.Dropdown(options=list(range(t.K)), description=f"item {k + 1}" if k < t.N else "query", layout=narrow)
+                   for k in range(t.N + 1)]
+    label_boxes = [w.Dropdown(options=list(range(t.L)), description=f"label {k + 1}", layout=narrow) for k in range(t.N)]
     text, image = w.HTML(), w.Image(format="png")
     state: dict[str, Any] = {"n": 0}
 
-    def new_sequence(_=None) -> None:
-        s = p.draw(seed.value, state["n"])
-        state.update(s)
-        state["n"] += 1
-        for box, lab in zip(label_boxes, s["labels"]):
-            box.unobserve(update, names="value")
-            box.value = lab
+    def quietly(box, value) -> None:  # set a control without running the model for each one
+        box.unobserve_all("value")
+        box.value = value
+
+    def listen() -> None:
+        for box in (task, *class_boxes):
+            box.observe(build, names="value")
+        for box in label_boxes:
             box.observe(update, names="value")
+
+    def set_sequence(s: dict) -> None:
+        state.update(s)
+        for box, v in zip((task, *class_boxes, *label_boxes), (s["task"], *s["classes"], *s["labels"])):
+            quietly(box, v)
+        listen()
         update()
+
+    def new_sequence(_=None) -> None:
+        state["n"] += 1
+        set_sequence(p.draw(seed.value, state["n"] - 1))
+
+    def build(_=None) -> None:  # a sequence by hand: the labels are the chosen task's
+        classes = [b.value for b in class_boxes]
+        maps = p.worlds[seed.value].maps
+        set_sequence({"task": task.value, "classes": classes, "labels": [int(maps[task.value, c]) for c in classes[:-1]],
+                      "target": int(maps[task.value, classes[-1]])})
 
     def update(_=None) -> None:
         labels = [b.value for b in label_boxes]
@@ -156,10 +177,12 @@ def probe_widget(run: Run):
         pairs = ", ".join(f"{c}→{lab}" for c, lab in zip(state["classes"][:-1], labels))
         changed = [k + 1 for k, (a, b) in enumerate(zip(labels, state["labels"])) if a != b]
         cands = ", ".join(f"task {tau + 1}: {lab}" for tau, lab in out["candidates"].items())
+        repeated = len(set(state["classes"])) < len(state["classes"])
         text.value = (
-            f"<p>context (class→label) {html.escape(pairs)}; query class <b>{state['classes'][-1]}</b> — drawn under task "
-            f"{state['task'] + 1}, whose label for it is <b>{state['target']}</b>"
-            + (f" (context labels changed at pair {', '.join(map(str, changed))})" if changed else "") + "</p>"
+            f"<p>context (class→label) {html.escape(pairs)}; query class <b>{state['classes'][-1]}</b> — under task "
+            f"{state['task'] + 1} its label is <b>{state['target']}</b>"
+            + (f" (context labels changed at pair {', '.join(map(str, changed))})" if changed else "")
+            + (" (a class appears twice: outside the training distribution when B = 1)" if repeated else "") + "</p>"
             f"<p>the query's candidate labels: {cands}</p>"
             "<p>model's answer: " + ", ".join(f"<b>{i}</b> {out['probs'][i]:.2f}" if k == 0 else f"{i} {out['probs'][i]:.2f}"
                                              for k, i in enumerate(top)) + "</p>")
@@ -168,11 +191,9 @@ def probe_widget(run: Run):
     draw.on_click(new_sequence)
     seed.observe(new_sequence, names="value")
     step.observe(update, names="value")
-    for box in label_boxes:
-        box.observe(update, names="value")
     new_sequence()
-    root = w.VBox([w.HBox([seed, step, draw]), w.HBox(label_boxes), text, image])
+    root = w.VBox([w.HBox([seed, step, draw]), w.HBox([task, *class_boxes]), w.HBox(label_boxes), text, image])
     root.add_class("icm-probe")
-    root.probe, root.controls = p, {"seed": seed, "step": step, "draw": draw, "labels": label_boxes}
-    root.text = text
+    root.probe, root.text = p, text
+    root.controls = {"seed": seed, "step": step, "draw": draw, "task": task, "classes": class_boxes, "labels": label_boxes}
     return root
