@@ -205,10 +205,12 @@ def fig4(run, member: str | None = None):
 
 
 def main_result(run):
-    """The README's figure: accuracy (with ceilings) and the three metrics per layer."""
-    fig, axes = plt.subplots(1, 4, figsize=(15, 3.2), layout="constrained")
+    """The intro's figure: accuracy (with ceilings) and the three metrics per layer, 2 x 2 so that
+    each panel stays legible at the book's text width."""
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), layout="constrained")
+    axes = axes.flat
     accuracy_curves(run, ax=axes[0], title="accuracy (all seeds)")
-    axes[0].legend(fontsize=6, loc="upper left")
+    axes[0].legend(fontsize=7, loc="upper left")
     metric_panels(axes[1:], run)
     return fig
 
