@@ -69,6 +69,7 @@ def test_the_status_registry_covers_the_paper_and_matches_the_chapters():
     assert figs == set(range(1, 24)) and tabs == {"Table 1", "Table 2", "Table 3"}
     assert len({it.name for it in PAPER_ITEMS}) == len(PAPER_ITEMS)
     assert all(it.status in STATUSES and it.note for it in PAPER_ITEMS)
+    assert not any("`" in it.note + it.what for it in PAPER_ITEMS)  # rendered as an HTML table, not markdown
     assert all((it.chapter is None) == (it.status == "not yet") for it in PAPER_ITEMS)
 
     def text(stem):

@@ -15,8 +15,8 @@ import pandas as pd
 # what a verdict means
 STATUSES = {
     "reproduced": "the paper's finding holds in our measurement",
-    "partly": "some of the finding holds, some does not (at `fast`; see the chapter)",
-    "not at fast": "does not hold at `fast`; the check at a lower learning rate is shown beside it",
+    "partly": "some of the finding holds, some does not (see the chapter)",
+    "not at fast": "does not hold at the fast preset; the check at a lower learning rate is shown beside it",
     "drawn": "a schematic or a definition: nothing to measure",
     "training": "its runs are defined and training; the chapter names what is missing",
     "pipeline only": "the code runs here on a stand-in; the real model is not on this project's machines",
@@ -53,14 +53,14 @@ class Item:
         return f"Paper {self.name}"
 
 
-_ARCH = "the Architecture work (heads, context length, depth, standard transformer, GPT2-XL)"
+_ARCH = "the architecture experiments (heads, context length, depth, standard transformer): not trained yet"
 
 PAPER_ITEMS: tuple[Item, ...] = (
     Item("Fig. 1", "the task and the network", "01_task_and_model", "drawn", "a sampled sequence and the model, drawn from the package"),
     Item("Fig. 2", "accuracy, loss and attention maps per phase", "02_main_result", "reproduced",
          "three plateaus at the three strategies' ceilings, with the paper's maps in each"),
     Item("Fig. 3", "phase boundaries from ΔAcc", "02_main_result", "reproduced",
-         "boundaries found; read from the log-step curve, since a fixed ΔAcc threshold is noisy at `fast`"),
+         "boundaries found; read from the log-step curve, since a fixed ΔAcc threshold is noisy at fast"),
     Item("Fig. 4", "circuit metrics over training", "02_main_result", "reproduced",
          "bigram, label attention and chunk example move in the paper's order in both layers"),
     Item("Fig. 5", "SCC theory p + (1 − p)/2", "05_testing_the_circuits", "reproduced",
@@ -68,11 +68,11 @@ PAPER_ITEMS: tuple[Item, ...] = (
     Item("Fig. 6", "random-label accuracy", "05_testing_the_circuits", "reproduced",
          "RLA = accuracy on the NCC and SCC plateaus; 0.54–0.69 at the end, under FCC"),
     Item("Fig. 7a", "number of tasks T", "06_data_properties", "partly",
-         "1/T plateau and T = 1's single jump hold; T = 2 shows no NCC plateau, at `fast` nor at lr 0.03"),
+         "1/T plateau and T = 1's single jump hold; T = 2 shows no NCC plateau, at fast nor at lr 0.03"),
     Item("Fig. 7b", "number of item classes K", "06_data_properties", "partly",
-         "phase 2 gone from K = 256 on; K = 32 keeps phase 1 (at `fast` and lr 0.03); K ≥ 512 unfinished at 40,000 steps"),
+         "phase 2 gone from K = 256 on; K = 32 keeps phase 1 (at fast and lr 0.03); K ≥ 512 unfinished at 40,000 steps"),
     Item("Fig. 7c", "within-class noise ε", "06_data_properties", "partly",
-         "at `fast` both plateaus thin out with ε, phase 2 not first; at lr 0.03 both survive ε = 1"),
+         "at fast both plateaus thin out with ε, phase 2 not first; at lr 0.03 both survive ε = 1"),
     Item("Fig. 7d", "class Zipf exponent α", "06_data_properties", "reproduced",
          "no NCC or SCC left at α = 1; α = 1.25 the same at lr 0.03, where no seed diverges"),
     Item("Fig. 7e", "task Zipf exponent β", "06_data_properties", "reproduced",
@@ -80,7 +80,7 @@ PAPER_ITEMS: tuple[Item, ...] = (
     Item("Fig. 8", "1 vs 2 heads", None, "not yet", _ARCH),
     Item("Fig. 9", "per-head metrics of the 2-head model", None, "not yet", _ARCH),
     Item("Fig. 10", "GPT2-XL on SST-2", "08_large_model", "pipeline only",
-         "tested on a tiny random GPT-2; `python -m icmeta llm` measures GPT2-XL where its weights are"),
+         "tested on a tiny random GPT-2; python -m icmeta llm measures GPT2-XL where its weights are"),
     Item("Fig. 11", "the induction circuit", "07_copy_and_burstiness", "drawn", "a schematic"),
     Item("Fig. 12", "the copy task (T = 1, p_B = 1)", "07_copy_and_burstiness", "partly",
          "one jump holds; the induction circuit appears with K = 1024 classes, not at K = 64 (memorised at fast and lr 0.03)"),
