@@ -306,9 +306,7 @@ def load_results(model_name: str = "gpt2-xl", root: Path | None = None) -> tuple
     line, naming the command that makes it) when there is none."""
     d = (Path(root) if root else _results_root()) / Path(model_name).name
     if not (d / "layers.csv").is_file():
-        from .store import StoreError
-
-        from .store import PROJECT_ROOT
+        from .store import PROJECT_ROOT, StoreError
 
         shown = d.relative_to(PROJECT_ROOT) if d.is_relative_to(PROJECT_ROOT) else d
         raise StoreError(f"no stored {model_name} measurement in {shown}; make it where the weights are with: "
@@ -317,9 +315,6 @@ def load_results(model_name: str = "gpt2-xl", root: Path | None = None) -> tuple
 
 
 # ------------------------------------------------------------------------------- figure
-
-PAPER_FIG10 = "chunk example highest in early layers; label attention ≈0.10 around layers 20–30; bigram ≈0.14 around layers 7–12"
-
 
 def fig10(table: pd.DataFrame, title: str = ""):
     """Fig. 10: the three metrics per layer (mean over prompts and heads, ± one standard error)."""

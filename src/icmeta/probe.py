@@ -104,9 +104,7 @@ class Probe:
         cls = torch.tensor(classes).expand(E, 1, N + 1)
         lab = torch.tensor(labels).expand(E, 1, N)
         z = torch.randn(1, N + 1, D, generator=torch.Generator().manual_seed(noise)).expand(E, 1, N + 1, D)
-        mu = torch.stack([self.sampler.means[e, cls[e, 0]] for e in range(E)])[:, None]
-        eps = self.sampler.eps[:, None, None, None]
-        items = (mu + eps * z / np.sqrt(D)) / torch.sqrt(1 + eps**2)
+        items = self.sampler.items(cls, z)
         offsets = torch.zeros(E, 1, dtype=torch.long)
         zeros = torch.zeros(E, 1, dtype=torch.long)
         batch = Batch(tokens=self.sampler.assemble(items, lab, offsets), labels=lab, target=zeros, classes=cls,

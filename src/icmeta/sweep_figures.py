@@ -26,6 +26,7 @@ from . import bayes  # noqa: E402
 from .figures import PHASE_COLORS, _tick_labels, draw_map  # noqa: E402
 from .phases import nearest_strategy  # noqa: E402
 from .sweeps import SweepRuns  # noqa: E402
+from .tables import first_step  # noqa: E402
 
 SEED_COLORS = dict(enumerate(sns.color_palette("colorblind", 10)))
 CIRCUIT_LETTER = {"NCC": "N", "SCC": "S", "FCC": "F"}
@@ -146,13 +147,6 @@ def rla_table(run) -> pd.DataFrame:
         rows.append({"seed": seed, "when": "end (last 5 measurements)", "steps": f"{run.last_step:,}",
                      "accuracy": round(_final(m, "acc"), 3), "RLA": round(_final(m, "rla"), 3)})
     return pd.DataFrame(rows).set_index(["seed", "when"])
-
-
-def first_step(metrics: pd.DataFrame, level: float, metric: str = "acc") -> int | None:
-    """The first evaluated step at which `metric` reaches `level` (None if it never does)."""
-    m = metrics[metrics.metric == metric].groupby("step").value.mean()
-    hit = m[m >= level]
-    return int(hit.index.min()) if len(hit) else None
 
 
 def copy_circuit_table(sr: SweepRuns) -> pd.DataFrame:
@@ -396,9 +390,10 @@ def fig12(sr: SweepRuns, label: str | None = None):
     label = label or sr.labels[-1]
     i = next(i for i, m in enumerate(sr.members) if m.label == label)
     r = sr.runs[i]
-    a = r.metrics[r.metrics.metric == "acc"].sort_values("step")
-    half = int(a.step[a.value >= 0.5].min()) if (a.value >= 0.5).any() else int(a.step.max())
-    fig_b = attention_maps(r, [max(1, half // 4), half, int(a.step.max())], title=f"{label}, seed {sr.members[i].seed}")
+    half = first_step(r.metrics, 0.5)
+    last = int(r.metrics.step.max())
+    half = last if half is None else half
+    fig_b = attention_maps(r, [max(1, half // 4), half, last], title=f"{label}, seed {sr.members[i].seed}")
     return fig_a, fig_b
 
 

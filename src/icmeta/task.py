@@ -197,10 +197,7 @@ class Sampler:
         classes = torch.cat([context, query[..., None]], dim=-1)
         flat_maps = self.maps.reshape(E, -1)
         lab = torch.gather(flat_maps, 1, (tasks[..., None] * self.Kmax + classes).reshape(E, -1)).reshape(E, b, N + 1)
-        idx = classes.reshape(E, -1, 1).expand(-1, -1, self.D)
-        mu = torch.gather(self.means, 1, idx).reshape(E, b, N + 1, self.D)
-        eps = self.eps[:, None, None, None]
-        items = (mu + eps * z / math.sqrt(self.D)) / torch.sqrt(1 + eps**2)
+        items = self.items(classes, z)
         span = self.P - (2 * N + 1) + 1
         offsets = (u_offset * span).long().clamp_max(span - 1) if self.offset_positions else torch.zeros_like(tasks)
         labels = lab[..., :N]
@@ -213,6 +210,15 @@ class Sampler:
             items=items,
             offsets=offsets,
         )
+
+    def items(self, classes: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Item vectors [E, b, n, D] of the classes [E, b, n] with the normal draws `z` [E, b, n, D]:
+        (mu_k + eps z / sqrt(D)) / sqrt(1 + eps^2), each model with its own class means and eps."""
+        E, b, n = classes.shape
+        idx = classes.reshape(E, -1, 1).expand(-1, -1, self.D)
+        mu = torch.gather(self.means, 1, idx).reshape(E, b, n, self.D)
+        eps = self.eps[:, None, None, None]
+        return (mu + eps * z / math.sqrt(self.D)) / torch.sqrt(1 + eps**2)
 
     def assemble(self, items: torch.Tensor, labels: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         """Token vectors [E, b, 2N+1, D+P] from items, context label ids and offsets."""
