@@ -94,6 +94,8 @@ class Sweep:
         presets: the presets it is defined for (empty: every preset).
         base: for a learning-rate check, the sweep whose settings it trains again at a lower
             learning rate (its labels are that sweep's labels).
+        lr_scale: the preset's learning rate times this (Fig. 20's standard transformer trains
+            at a tenth of the attention-only models' rate, as in the paper).
     """
 
     name: str
@@ -103,6 +105,7 @@ class Sweep:
     title: str = ""
     presets: tuple[str, ...] = ()
     base: str = ""
+    lr_scale: float = 1.0
 
     def steps_for(self, preset_name: str) -> int:
         own = dict(self.steps)
@@ -146,6 +149,8 @@ class Sweep:
         for label, setting in self.points():
             for s in seeds:
                 c = preset(preset_name, seed=s, device=device, steps=self.steps_for(preset_name))
+                if self.lr_scale != 1.0:
+                    c = set_field(c, "lr", round(c.train.lr * self.lr_scale, 12))
                 for k, v in (*self.fixed, *overrides, *setting):
                     c = set_field(c, k, v)
                 out.append(Member(label, s, validate(c), setting))
@@ -168,8 +173,10 @@ def parse_vary(texts: Sequence[str]) -> tuple[Axis, ...]:
 
 # ----------------------------------------------------------------------- the paper's sweeps
 
-def _sweep(name: str, title: str, *axes: Axis, fixed: dict | None = None, steps: dict | None = None) -> Sweep:
-    return Sweep(name, tuple(axes), tuple((fixed or {}).items()), tuple((steps or {}).items()), title)
+def _sweep(name: str, title: str, *axes: Axis, fixed: dict | None = None, steps: dict | None = None,
+           lr_scale: float = 1.0) -> Sweep:
+    return Sweep(name, tuple(axes), tuple((fixed or {}).items()), tuple((steps or {}).items()), title,
+                 lr_scale=lr_scale)
 
 
 # The learning-rate checks. `fast` runs at lr 0.1, ten times the paper's; a setting where `fast`
@@ -209,6 +216,16 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in [
     _sweep("phase_diagram", "K x ε: which plateaus appear", Axis.of("K", [32, 64, 128, 256]),
            Axis.of("eps", [0.1, 0.5, 1.0]), steps=_FULL),
     _sweep("fig18", "many tasks: T from 3 to 18", Axis.of("T", [3, 6, 9, 12, 15, 18]), steps=_FULL),
+    # The architecture (Figs. 8, 9, 16, 17 draw the heads sweep; Fig. 23 the depth sweep's maps).
+    _sweep("fig16", "number of attention heads", Axis.of("heads", [1, 2, 4, 8, 16])),
+    _sweep("fig19", "context length N", Axis.of("N", [2, 4, 8, 16, 32])),
+    _sweep("fig22", "attention-only depth", Axis.of("layers", [2, 3, 4, 5])),
+    # The paper trains its standard transformer (pre-LayerNorm blocks, 4x ReLU MLP, attention
+    # scaled by 1/sqrt(head width)) at lr 10^-3, a tenth of its attention-only models' rate,
+    # and sees FCC at 4x10^5 steps: `fast` keeps the tenth (lr 0.01) and the full length.
+    # Measured at lr 0.1 (one seed): one rise to 0.99 by step 1,500, too fast to see a phase.
+    _sweep("fig20", "standard transformer", fixed={"arch": "standard", "attn_scale": "sqrt"}, steps=_FULL,
+           lr_scale=0.1),
 ]}
 
 # Measured at `fast` (3 seeds): the last jump passes 0.95 by step 6,280 at T = 2, 6,510 at K = 32,
