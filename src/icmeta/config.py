@@ -114,6 +114,11 @@ class TrainConfig:
     # (fused kernels; CUDA graphs on a GPU); "eager": op by op. The same arithmetic up to
     # float rounding, so it is part of a run's identity (icmeta.train.kernels).
     kernels: str = "compiled"
+    # The training objective: "query" = cross-entropy on the query's label only (the paper's
+    # "Last Label Only"); "all_labels" = also every context label, each predicted at its item
+    # from the tokens before it (Fig. 21's "All Labels"), the mean over the N+1 predictions.
+    # Accuracy and the reported loss stay the query's either way.
+    loss: str = "query"
 
     @property
     def delta_t(self) -> int:
@@ -186,9 +191,23 @@ def config_hash(configs: list[Config], results_version: int) -> str:
     results under the old name. `results_version` (`icmeta.store.RESULTS_VERSION`) changes
     when the data stream, the model or the meaning of a metric changes.
     """
-    text = json.dumps({"results_version": results_version, "members": [c.to_dict() for c in configs]},
+    text = json.dumps({"results_version": results_version, "members": [_hashed(c) for c in configs]},
                       sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# Fields added after runs were stored, with the value every earlier run had: hashed only when
+# a config differs from it, so the earlier runs keep their names (and a later change of the
+# field's default still gives new names).
+ADDED_FIELDS = {("train", "loss"): "query"}
+
+
+def _hashed(c: Config) -> dict[str, Any]:
+    d = c.to_dict()
+    for (section, name), before in ADDED_FIELDS.items():
+        if d[section][name] == before:
+            del d[section][name]
+    return d
 
 
 def differences(a: Config, b: Config) -> list[tuple[str, Any, Any]]:
@@ -218,6 +237,7 @@ _CHOICES = {
     "optimizer": ("sgd", "adam"),
     "device": ("cpu", "cuda", "auto"),
     "kernels": ("compiled", "eager"),
+    "loss": ("query", "all_labels"),
 }
 
 
@@ -289,6 +309,9 @@ def validate(c: Config) -> Config:
         raise ConfigError("mask", m.mask, "'none' when layers < 2 (the phase masks need two layers)")
     if m.mask != "none" and m.arch != "attention_only":
         raise ConfigError("mask", m.mask, "'none' with arch='standard'")
+    if tr.loss == "all_labels" and m.mask != "none":
+        raise ConfigError("loss", tr.loss, "'query' with a phase mask (the masks shape the query's circuit and "
+                          "leave every item attending to itself alone, so its label could only be memorised)")
     _check_float("lr", tr.lr, 0.0, 10.0, open_lo=True)
     _check_int("batch_size", tr.batch_size, 1, 1 << 16)
     # one forward pass holds the batch's activations and attention scores: at most 2^28

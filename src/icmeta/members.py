@@ -13,7 +13,7 @@ from typing import Sequence
 from .config import SEED_FIELDS, Config, ConfigError, flatten, validate
 
 # Training fields that one loop shares: members must agree on them.
-SHARED_TRAIN_FIELDS = ("optimizer", "batch_size", "steps", "eval_size", "eval_every", "metrics_every", "device", "kernels")
+SHARED_TRAIN_FIELDS = ("optimizer", "batch_size", "steps", "eval_size", "eval_every", "metrics_every", "device", "kernels", "loss")
 
 
 def member_labels(configs: Sequence[Config]) -> list[str]:

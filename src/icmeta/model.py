@@ -156,7 +156,7 @@ class Transformers(nn.Module):
         return qkv + at_pos if self.task.positions == "offset" else qkv
 
     def forward(
-        self, batch: Batch, query_only: bool = False, return_patterns: bool = False
+        self, batch: Batch, query_only: bool = False, return_patterns: bool = False, all_items: bool = False
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Logits [E, b, L] at the query, and the attention patterns if asked.
 
@@ -167,7 +167,12 @@ class Transformers(nn.Module):
                 gradients are the same (keys and values are still computed everywhere).
             return_patterns: return {hook_name(l): [E, b, head, S, S]}; the last layer's
                 pattern has one query row when `query_only`.
+            all_items: logits [E, b, N+1, L] at every item position instead (item k predicts
+                label k from the tokens up to it; the last is the query): the "all labels"
+                objective. Not with `query_only`.
         """
+        if all_items and query_only:
+            raise ValueError("all_items needs every position: not with query_only")
         u = self.embed(batch)
         E, b, S, d = u.shape
         H, dh = self.heads, d // self.heads
@@ -204,13 +209,13 @@ class Transformers(nn.Module):
                 h = F.relu(torch.baddbmm(blk.b_in[:, None], h.reshape(E, -1, d), blk.W_in))
                 h = torch.baddbmm(blk.b_out[:, None], h, blk.W_out)
                 u = u + h.reshape(u.shape)
-        h = u[:, :, -1]  # [E, b, d]
+        h = u[:, :, 0::2].reshape(E, -1, d) if all_items else u[:, :, -1]  # [E, b(N+1) or b, d]
         n = len(self.cls_W)
         for i, (W, bias) in enumerate(zip(self.cls_W, self.cls_b)):
             h = torch.baddbmm(bias[:, None, :], h, W)
             if i < n - 1:
                 h = F.relu(h)
-        return h, cache
+        return (h.reshape(E, b, S // 2 + 1, -1) if all_items else h), cache
 
 
 def flops_per_step(task: TaskConfig, model: ModelConfig, batch_size: int) -> float:

@@ -602,3 +602,15 @@ SWEEP_FIGURES = {
     "phase_diagram": _one("phase_diagram", phase_diagram),
 }
 SWEEP_FIGURES["fig15"] = _both("fig15a", "fig15b")
+
+
+def _architecture(name: str):
+    def draw(preset, seeds, root):
+        from .architecture import ARCH_FIGURES
+
+        return ARCH_FIGURES[name](preset, seeds, root)
+
+    return draw
+
+
+SWEEP_FIGURES.update({n: _architecture(n) for n in ("fig8", "fig9", "fig16", "fig17", "fig19", "fig20", "fig22", "fig23")})

@@ -220,6 +220,7 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in [
     _sweep("fig16", "number of attention heads", Axis.of("heads", [1, 2, 4, 8, 16])),
     _sweep("fig19", "context length N", Axis.of("N", [2, 4, 8, 16, 32])),
     _sweep("fig22", "attention-only depth", Axis.of("layers", [2, 3, 4, 5])),
+    _sweep("fig21", "loss on the query's label only, or on every label", Axis.of("loss", ["query", "all_labels"])),
     # The paper trains its standard transformer (pre-LayerNorm blocks, 4x ReLU MLP, attention
     # scaled by 1/sqrt(head width)) at lr 10^-3, a tenth of its attention-only models' rate,
     # and sees FCC at 4x10^5 steps: `fast` keeps the tenth (lr 0.01) and the full length.

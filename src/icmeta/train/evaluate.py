@@ -33,6 +33,7 @@ class Evaluation:
     rla: torch.Tensor | None = None  # [E]
     layers: list[dict[str, torch.Tensor]] = field(default_factory=list)  # per layer: name -> [E, H] (pairs [E, H, N])
     patterns: list[torch.Tensor] = field(default_factory=list)  # per layer: [E, b, H, S, S]
+    label_acc: torch.Tensor | None = None  # [E, N] accuracy at each context label (all-labels objective)
 
 
 class Evaluator:
@@ -42,8 +43,8 @@ class Evaluator:
     pass sees the same shapes (a compiled forward compiles once).
     """
 
-    def __init__(self, batch: Batch, rla_batch: Batch, N: int, layers: int):
-        self.batch, self.N, self.layers = batch, N, layers
+    def __init__(self, batch: Batch, rla_batch: Batch, N: int, layers: int, all_labels: bool = False):
+        self.batch, self.N, self.layers, self.all_labels = batch, N, layers, all_labels
         size = batch.target.shape[1]
         self.chunks = [batch.select(slice(i, i + CHUNK)) for i in range(0, size, CHUNK)]
         self.rla_chunks = [rla_batch.select(slice(i, i + CHUNK)) for i in range(0, size, CHUNK)]
@@ -51,18 +52,27 @@ class Evaluator:
     @torch.no_grad()
     def __call__(self, model: Transformers | Callable, full: bool) -> Evaluation:
         """Measure `model` (a `Transformers`, or a function with its call signature, e.g.
-        its compiled forward)."""
+        its compiled forward). With the all-labels objective, a full evaluation also measures
+        the accuracy at every context label (predicted at its item)."""
         logits, caches = [], []
+        every = full and self.all_labels
         for chunk in self.chunks:
-            lg, cache = model(chunk, query_only=not full, return_patterns=full)
+            if every:
+                lg, cache = model(chunk, return_patterns=True, all_items=True)
+            else:
+                lg, cache = model(chunk, query_only=not full, return_patterns=full)
             logits.append(lg)
             caches.append(cache)
         logits = torch.cat(logits, 1)
+        label_acc = None
+        if every:
+            label_acc = (logits[:, :, :-1].argmax(-1) == self.batch.labels).double().mean(1)  # [E, N]
+            logits = logits[:, :, -1]
         target = self.batch.target
         E = target.shape[0]
         correct = (logits.argmax(-1) == target).double()
         loss = F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").reshape(E, -1).mean(1)
-        out = Evaluation(acc=correct.mean(1), loss=loss, correct=correct)
+        out = Evaluation(acc=correct.mean(1), loss=loss, correct=correct, label_acc=label_acc)
         if not full:
             return out
         rla = []

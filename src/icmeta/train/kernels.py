@@ -90,19 +90,26 @@ def build_batch(sampler: Sampler, u: torch.Tensor, z: torch.Tensor) -> Batch:
     return sampler.build(u, z)
 
 
-def forward(model: Transformers, batch: Batch, query_only: bool = False, return_patterns: bool = False):
+def forward(model: Transformers, batch: Batch, query_only: bool = False, return_patterns: bool = False,
+            all_items: bool = False):
     """`Transformers.forward` as a function of the model (what the evaluation compiles)."""
-    return model(batch, query_only=query_only, return_patterns=return_patterns)
+    return model(batch, query_only=query_only, return_patterns=return_patterns, all_items=all_items)
 
 
-def member_losses(model: Transformers, batch: Batch, forward: Callable = forward) -> torch.Tensor:
-    """[E] mean cross-entropy of each member's query predictions (the training loss).
+def member_losses(model: Transformers, batch: Batch, forward: Callable = forward, all_labels: bool = False) -> torch.Tensor:
+    """[E] mean cross-entropy of each member's query predictions (the training loss); with
+    `all_labels`, the mean over the query and every context label, each predicted at its item.
 
     `forward` is the model's forward pass (compiled or not); the cross-entropy stays outside
     it, op by op: compiled, its fused kernels round a member's loss differently depending on
     how many members share the batch, and a member must train the same alone or in any
     ensemble (tests/test_train.py).
     """
-    logits, _ = forward(model, batch, query_only=True)
+    if all_labels:
+        logits, _ = forward(model, batch, all_items=True)  # [E, b, N+1, L]
+        target = torch.cat([batch.labels, batch.target[..., None]], -1)  # [E, b, N+1]
+    else:
+        logits, _ = forward(model, batch, query_only=True)
+        target = batch.target
     E = logits.shape[0]
-    return F.cross_entropy(logits.flatten(0, 1), batch.target.flatten(), reduction="none").reshape(E, -1).mean(1)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.flatten(), reduction="none").reshape(E, -1).mean(1)

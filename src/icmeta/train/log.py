@@ -40,6 +40,9 @@ class MetricLog:
             add("loss", ev.loss[e])
             if ev.rla is not None:
                 add("rla", ev.rla[e])
+            if ev.label_acc is not None:
+                for k in range(ev.label_acc.shape[1]):
+                    add(f"acc_label{k + 1}", ev.label_acc[e, k])
             for t in range(self.n_tasks[e]):
                 sel = self.tasks[e] == t
                 if sel.any():

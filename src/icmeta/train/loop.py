@@ -125,7 +125,8 @@ class Trainer:
         rla_batch, unbroken = self.sampler.random_labels(eval_batch, eval_gens)
         self.rla_unbroken = unbroken.double().mean(1).tolist()
         self.rla_in_place = (rla_batch.labels == eval_batch.labels).double().mean((1, 2)).tolist()
-        self.evaluator = Evaluator(eval_batch, rla_batch, self.task.N, self.model_cfg.layers)
+        self.evaluator = Evaluator(eval_batch, rla_batch, self.task.N, self.model_cfg.layers,
+                                   all_labels=self.train_cfg.loss == "all_labels")
         self.log = MetricLog(self.members, eval_batch.tasks, [c.task.T for c in configs])
         self.snapshots = Snapshots(self.members)
         # members may differ in lr, and so in their ΔAcc interval: evaluate at the finest
@@ -150,7 +151,8 @@ class Trainer:
                                           sgd_update=compiled(sgd_update_, kernels, self.device, "update"))
         self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
         self.build = partial(compiled(build_batch, kernels, self.device), self.sampler)
-        self.losses = partial(member_losses, self.model, forward=compiled(forward, kernels, self.device))
+        self.losses = partial(member_losses, self.model, forward=compiled(forward, kernels, self.device),
+                              all_labels=self.train_cfg.loss == "all_labels")
         self.forward = partial(compiled(forward, kernels, self.device, "kept"), self.model)
 
     # -- one step ------------------------------------------------------------------------

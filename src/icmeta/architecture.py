@@ -1,0 +1,383 @@
+"""What each head and each layer does: the architecture experiments (Figs. 8, 9, 16, 17, 19, 20,
+22, 23), drawn from stored sweeps (`icmeta.sweeps.load_sweep`); nothing here trains.
+
+**Head roles.** Table 1 of the paper names each circuit by its pattern in the two layers (NCC:
+the query attends to itself in both; SCC: layer 1's query attends to the labels, layer 2's to
+itself; FCC: layer 1 chunks each label with its item, layer 2's query attends to the labels).
+Measured, the states are less clean than the table's words: in the one-head main run the
+layer-2 query keeps most of its attention on itself even in FCC, where its label attention
+only rises from about 0.02 to 0.25-0.38. So roles are named by measurement, not by fixed
+thresholds: each circuit's **prototype** is the mean of the five informative metrics
+(`ROLE_METRICS`) over the plateaus that the main run's accuracy names NCC, SCC and FCC (its
+three seeds; `prototypes`), and "none" is their value under uniform attention (an untrained
+model). A head's **role** at a step is its nearest prototype (Euclidean distance over the five
+metrics; `add_roles`). Read back on the main run, 98-100 % of the steps of each SCC and FCC
+plateau are named by that plateau's circuit; inside its short NCC plateaus only 38-58 % are
+named NCC (the rest "none", SCC or FCC): NCC needs no attention pattern (the query's own token
+carries its answer), and the patterns are still moving while accuracy sits at that level.
+
+In a model with m heads, head h of layer 1 and head h of layer 2 are not wired to each other
+(every layer-2 head reads the sum of all layer-1 heads); the paper nevertheless reads its
+multi-head models head by head, layer-1 head h with layer-2 head h (Figs. 8, 9, 17), and so
+does `add_roles`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+if not matplotlib.get_backend().lower().startswith(("module://", "agg", "inline")):
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .figures import draw_map  # noqa: E402
+from .metrics import uniform_pattern  # noqa: E402
+from .sweep_figures import CIRCUIT_COLORS, SEED_COLORS, _final, sweep_grid  # noqa: E402
+from .sweeps import SweepRuns  # noqa: E402
+
+METRICS = ("bigram", "label_attention", "chunk_example")
+# Layer 2's chunk example is left out: no circuit uses it and it barely moves.
+ROLE_METRICS = ("bigram_L1", "label_attention_L1", "chunk_example_L1", "bigram_L2", "label_attention_L2")
+CIRCUITS = ("NCC", "SCC", "FCC")
+METRIC_COLORS = {"bigram": "#4c72b0", "label_attention": "#dd8452", "chunk_example": "#55a868"}
+
+
+def uniform_value(metric: str, N: int) -> float:
+    """A circuit metric's value under uniform causal attention (an untrained model)."""
+    from .metrics import CIRCUIT_METRICS
+
+    return float(CIRCUIT_METRICS[metric](uniform_pattern(N)[None, None], N)[0])
+
+
+def head_frame(run, member: str | None = None, seed: int | None = None) -> pd.DataFrame:
+    """A single model's circuit metrics per head: one row per (step, head), one column per metric
+    and layer (``bigram_L1`` ...), every step at which the metrics were measured."""
+    label, seed = run._member(member, seed)
+    m = run.metrics
+    m = m[(m.member == label) & (m.seed == seed) & m.metric.isin(METRICS)]
+    wide = m.pivot_table(index=["step", "head"], columns=["metric", "layer"], values="value")
+    wide.columns = [f"{k}_L{int(l)}" for k, l in wide.columns]
+    return wide.reset_index().astype({"step": int, "head": int})
+
+
+def prototypes(run) -> pd.DataFrame:
+    """Each circuit's prototype (rows NCC, SCC, FCC, none; columns `ROLE_METRICS`): the mean of
+    the metrics over every plateau that `run`'s accuracy names that circuit (all its members),
+    and their values under uniform attention for "none". `run` is a two-layer model; its N is
+    kept in the frame's ``attrs``."""
+    N = run.config.task.N
+    if run.config.model.layers != 2:
+        raise ValueError(f"prototypes need a two-layer run, not {run.config.model.layers} layers")
+    parts = []
+    for label, seed in run.members:
+        f = head_frame(run, label, seed).groupby("step")[list(ROLE_METRICS)].mean()
+        pt = run.phases()
+        for p in pt[(pt.member == label) & (pt.seed == seed)].itertuples():
+            if p.circuit in CIRCUITS:
+                inside = f[(f.index >= p.start) & (f.index <= p.end)]
+                parts.append(inside.assign(circuit=p.circuit))
+    protos = pd.concat(parts).groupby("circuit")[list(ROLE_METRICS)].mean()
+    missing = [c for c in CIRCUITS if c not in protos.index]
+    if missing:
+        raise ValueError(f"{run.directory.name}: no plateau named {', '.join(missing)}; prototypes need all three circuits")
+    protos.loc["none"] = [uniform_value(k.rsplit("_L", 1)[0], N) for k in ROLE_METRICS]
+    protos = protos.loc[[*CIRCUITS, "none"]]
+    protos.attrs["N"] = N
+    return protos
+
+
+def main_prototypes(root=None) -> pd.DataFrame:
+    """`prototypes` of the stored `fast` main run (3 seeds, N = 4); StoreError if it is not stored."""
+    from .config import PRESET_SEEDS, preset
+    from .store import StoreError, find_run
+
+    seeds = PRESET_SEEDS["fast"]
+    run = find_run([preset("fast", seed=s) for s in seeds], root)
+    if run is None:
+        raise StoreError("head roles need the fast main run; train it with "
+                         f"`python -m icmeta train --preset fast --seeds {' '.join(map(str, seeds))}`")
+    return prototypes(run)
+
+
+def add_roles(frame: pd.DataFrame, protos: pd.DataFrame) -> pd.DataFrame:
+    """`frame` (from `head_frame`) with the distance to each prototype (``d_NCC`` ...) and the
+    head's role, its nearest prototype (module doc)."""
+    N = protos.attrs.get("N")
+    out = frame.copy()
+    X = out[list(ROLE_METRICS)].to_numpy()
+    for name, proto in protos.iterrows():
+        out[f"d_{name}"] = np.sqrt(((X - proto.to_numpy()) ** 2).sum(1))
+    d = out[[f"d_{n}" for n in protos.index]]
+    out["role"] = d.idxmin(axis=1).str[2:]
+    out.attrs["N"] = N
+    return out
+
+
+def roles(run, protos: pd.DataFrame, member: str | None = None, seed: int | None = None) -> pd.DataFrame:
+    """`head_frame` of one model with its roles (`add_roles`); the prototypes' N must be the run's."""
+    if protos.attrs.get("N") != run.config.task.N:
+        raise ValueError(f"prototypes made at N = {protos.attrs.get('N')} cannot name heads of a model at N = {run.config.task.N}")
+    return add_roles(head_frame(run, member, seed), protos).sort_values(["head", "step"])
+
+
+def head_roles(sr: SweepRuns, label: str, protos: pd.DataFrame) -> pd.DataFrame:
+    """Per seed and head of one setting: its role at the end (the last 5 measurements' majority),
+    the first step from which it kept that role to the end, the first step at which it was
+    SCC-like (nearest the SCC prototype), and its final metrics (mean of the last 5
+    measurements)."""
+    rows = []
+    for m, r in zip(sr.members, sr.runs):
+        if m.label != label:
+            continue
+        f = roles(r, protos)
+        for h, d in f.groupby("head"):
+            last = d.iloc[-5:]
+            role = last.role.mode().iloc[0]
+            other = d.step[d.role != role]
+            since = d.step[d.step > other.max()].min() if len(other) else d.step.min()
+            scc = d[d.role == "SCC"]
+            row = {"seed": m.seed, "head": int(h), "role at end": role,
+                   "since step": None if pd.isna(since) else int(since),
+                   "SCC-like from step": int(scc.step.min()) if len(scc) else None}
+            for k in ROLE_METRICS:
+                row[k] = float(last[k].mean())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def layer_table(sr: SweepRuns) -> pd.DataFrame:
+    """Per setting and layer: each circuit metric at the end (head mean; mean over seeds, with
+    the range over seeds), for depth sweeps: in which layers each pattern sits."""
+    rows = []
+    for label in sr.labels:
+        runs = [r for m, r in zip(sr.members, sr.runs) if m.label == label]
+        nl = runs[0].config.model.layers
+        for layer in range(1, nl + 1):
+            row = {"setting": label, "layer": layer}
+            for k in METRICS:
+                v = [_final(r.metrics, k, layer) for r in runs]
+                row[k] = f"{np.mean(v):.2f} ({min(v):.2f}–{max(v):.2f})" if len(v) > 1 else f"{v[0]:.2f}"
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- figures
+
+def head_maps(run, step: int | None = None, title: str = "", heads: list[int] | None = None, seed: int | None = None):
+    """Mean attention map of every layer (rows) and head (columns) at the snapshot nearest
+    `step` (default: the last)."""
+    pats = run.patterns(seed=seed)
+    i = len(pats["steps"]) - 1 if step is None else _nearest(pats["steps"], step)
+    nl, H = pats["mean"].shape[1:3]
+    heads = list(range(1, H + 1)) if heads is None else heads
+    fig, axes = plt.subplots(nl, len(heads), figsize=(2.0 * len(heads) + 0.4, 2.0 * nl), layout="constrained", squeeze=False)
+    for j, h in enumerate(heads):
+        for layer in range(nl):
+            draw_map(axes[layer][j], pats["mean"][i, layer, h - 1], title=f"head {h}" if layer == 0 else None,
+                     ylabel=f"layer {layer + 1}" if j == 0 else None)
+    fig.suptitle(f"{title}step {int(pats['steps'][i]):,}", fontsize=9)
+    return fig
+
+
+def _nearest(steps: np.ndarray, step: int) -> int:
+    return int(np.argmin(np.abs(np.log(np.maximum(steps, 1)) - math.log(max(step, 1)))))
+
+
+def accuracy_overlay(sr: SweepRuns, labels: list[str] | None = None, ax=None):
+    """Accuracy of every seed of the chosen settings on one axes (colour = setting, ordered)."""
+    from .sweep_figures import _curves, setting_colors
+
+    labels = labels or sr.labels
+    df = _curves(sr, "acc")
+    df = df[df.label.isin(labels)]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 3.0), layout="constrained")
+    sns.lineplot(data=df, x="step", y="value", hue="label", units="seed", estimator=None, ax=ax, lw=1.0,
+                 palette=setting_colors(labels), hue_order=labels)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("accuracy")
+    ax.get_legend().set_title("")
+    return ax.figure
+
+
+def fig8(sr: SweepRuns, seed: int = 0):
+    """Fig. 8: accuracy of the 1- and 2-head models (every seed), and the 2-head model's maps of
+    each head and layer at the end (one seed)."""
+    a = accuracy_overlay(sr, ["heads=1", "heads=2"])
+    b = head_maps(sr.run("heads=2", seed), title=f"2 heads, seed {seed}, ", seed=seed)
+    return a, b
+
+
+def fig16(sr: SweepRuns, seed: int = 0):
+    """Fig. 16: accuracy for every number of heads (one panel each), and the 4-head model's maps
+    at the end (one seed)."""
+    return sweep_grid(sr, col_wrap=5, height=2.2), head_maps(sr.run("heads=4", seed), title=f"4 heads, seed {seed}, ", seed=seed)
+
+
+def fig17(sr: SweepRuns, protos: pd.DataFrame, label: str = "heads=2", seed: int = 0):
+    """Fig. 17: the circuit metrics of every head (rows) and layer (columns) over training, one
+    seed, with each head's role (module doc) as a coloured band under the curves."""
+    r = sr.run(label, seed)
+    f = roles(r, protos)
+    heads, nl = sorted(f["head"].unique()), r.config.model.layers
+    fig, axes = plt.subplots(len(heads), nl, figsize=(3.4 * nl, 2.2 * len(heads)), layout="constrained",
+                             squeeze=False, sharex=True, sharey=True)
+    for i, h in enumerate(heads):
+        d = f[f["head"] == h].sort_values("step")
+        x = d.step.clip(lower=1)
+        for layer in range(1, nl + 1):
+            ax = axes[i][layer - 1]
+            for k in METRICS:
+                ax.plot(x, d[f"{k}_L{layer}"], color=METRIC_COLORS[k], lw=1.1, label=k.replace("_", " "))
+            _role_band(ax, d)
+            ax.set_xscale("log")
+            ax.set_ylim(-0.08, 1.02)
+            ax.set_title(f"head {h}, layer {layer}", fontsize=9)
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    fig.suptitle(f"{label}, seed {seed}: metrics per head and layer (band: the head's role)", fontsize=9)
+    return fig
+
+
+def _role_band(ax, d: pd.DataFrame) -> None:
+    steps = d.step.clip(lower=1).to_numpy()
+    for s0, s1, role in zip(steps[:-1], steps[1:], d.role.to_numpy()[:-1]):
+        if role in CIRCUIT_COLORS:
+            ax.axvspan(s0, s1, ymin=0, ymax=0.06, color=CIRCUIT_COLORS[role], lw=0)
+
+
+def fig9(sr: SweepRuns, protos: pd.DataFrame, label: str = "heads=2", seed: int = 0):
+    """Fig. 9: the head that ends nearest the FCC prototype (one seed): its four Table-1 metrics over training with
+    the first step at which it was SCC-like marked, and its maps at that step and at the end.
+    Returns (curves, maps); maps is None when the head never took an SCC role."""
+    r = sr.run(label, seed)
+    f = roles(r, protos).sort_values("step")
+    end = f[f.step == f.step.max()].set_index("head")
+    h = int(end.d_FCC.idxmin())
+    d = f[f["head"] == h]
+    scc = d[d.role == "SCC"]
+    fig, ax = plt.subplots(figsize=(5.2, 3.0), layout="constrained")
+    x = d.step.clip(lower=1)
+    for k, l, ls in (("label_attention", 1, "-"), ("bigram", 2, "-"), ("chunk_example", 1, "--"), ("label_attention", 2, "--")):
+        ax.plot(x, d[f"{k}_L{l}"], color=METRIC_COLORS[k], ls=ls, lw=1.2, label=f"{k.replace('_', ' ')}, layer {l}")
+    _role_band(ax, d)
+    ax.set_xscale("log")
+    ax.set_ylim(-0.08, 1.02)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=7, loc="upper left")
+    title = f"{label}, seed {seed}, head {h} (FCC at the end)"
+    maps = None
+    if len(scc):
+        at = int(scc.step.min())
+        ax.axvline(at, color="k", lw=0.8, ls=":")
+        title += f"; SCC-like from step {at:,}"
+        maps = _head_maps_at(r, h, [at, int(d.step.max())], seed)
+    ax.set_title(title, fontsize=9)
+    return fig, maps
+
+
+def _head_maps_at(run, head: int, steps: list[int], seed: int):
+    pats = run.patterns(seed=seed)
+    nl = pats["mean"].shape[1]
+    fig, axes = plt.subplots(nl, len(steps), figsize=(2.1 * len(steps) + 0.4, 2.0 * nl), layout="constrained", squeeze=False)
+    for j, s in enumerate(steps):
+        i = _nearest(pats["steps"], s)
+        for layer in range(nl):
+            draw_map(axes[layer][j], pats["mean"][i, layer, head - 1], title=f"step {int(pats['steps'][i]):,}" if layer == 0 else None,
+                     ylabel=f"layer {layer + 1}" if j == 0 else None)
+    fig.suptitle(f"head {head}", fontsize=9)
+    return fig
+
+
+def fig19(sr: SweepRuns, seed: int = 0):
+    """Fig. 19: accuracy for every context length N (one panel each, Bayes ceilings of each N's
+    draws), and the maps of the N = 16 model at the end (one seed)."""
+    return sweep_grid(sr, col_wrap=5, height=2.2), head_maps(sr.run("N=16", seed), title=f"N = 16, seed {seed}, ", seed=seed)
+
+
+def fig20(sr: SweepRuns, early: int | None = None, seed: int = 0):
+    """Fig. 20: the standard transformer's accuracy (every seed) and its maps at step `early`
+    (default: the middle, on a log scale, of the seed's first plateau; else where accuracy
+    first passes half-way to its final value) and at the end (one seed)."""
+    r = sr.run(sr.labels[0], seed)
+    pats = r.patterns(seed=seed)
+    if early is None:
+        early = _early_step(r)
+    steps = [early, int(pats["steps"][-1])]
+    nl = pats["mean"].shape[1]
+    fig, axes = plt.subplots(nl, 2, figsize=(4.6, 2.0 * nl), layout="constrained", squeeze=False)
+    for j, s in enumerate(steps):
+        i = _nearest(pats["steps"], s)
+        for layer in range(nl):
+            draw_map(axes[layer][j], pats["mean"][i, layer].mean(0), title=f"step {int(pats['steps'][i]):,}" if layer == 0 else None,
+                     ylabel=f"layer {layer + 1}" if j == 0 else None)
+    fig.suptitle(f"seed {seed}", fontsize=9)
+    return sweep_grid(sr, height=2.6), fig
+
+
+def _early_step(run) -> int:
+    pt = run.phases()
+    if len(pt):
+        return int(math.sqrt(max(pt.start.iloc[0], 1) * max(pt.end.iloc[0], 1)))
+    from .tables import first_step
+
+    acc = run.metrics[run.metrics.metric == "acc"].sort_values("step")
+    half = (acc.value.iloc[0] + _final(run.metrics)) / 2
+    return first_step(run.metrics, half) or int(acc.step.iloc[-1])
+
+
+def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "layers=5"), seed: int = 0):
+    """Fig. 23: the maps of every layer (rows) of the deeper models (columns) at the end, one seed."""
+    runs = [sr.run(label, seed) for label in labels]
+    pats = [r.patterns(seed=seed) for r in runs]
+    depth = max(p["mean"].shape[1] for p in pats)
+    fig, axes = plt.subplots(depth, len(runs), figsize=(2.1 * len(runs) + 0.4, 2.0 * depth), layout="constrained", squeeze=False)
+    for j, (label, p) in enumerate(zip(labels, pats)):
+        nl = p["mean"].shape[1]
+        for layer in range(depth):
+            ax = axes[layer][j]
+            if layer >= nl:
+                ax.axis("off")
+                continue
+            draw_map(ax, p["mean"][-1, layer].mean(0), title=label if layer == 0 else None,
+                     ylabel=f"layer {layer + 1}" if j == 0 else None)
+    fig.suptitle(f"seed {seed}, step {int(pats[0]['steps'][-1]):,}", fontsize=9)
+    return fig
+
+
+def fig22(sr: SweepRuns):
+    """Fig. 22: accuracy of the attention-only models of every depth (one panel each)."""
+    return sweep_grid(sr, col_wrap=4, height=2.3)
+
+
+# --------------------------------------------------------------- `python -m icmeta figure`
+
+def _load(name, preset, seeds, root):
+    from .sweeps import load_sweep
+
+    return load_sweep(name, preset, seeds, root=root)
+
+
+def _first(seeds) -> int:
+    return list(seeds)[0] if seeds else 0
+
+
+# name -> (preset, seeds, root) -> [(file stem, Figure)]; nothing trains (see icmeta.sweep_figures)
+ARCH_FIGURES = {
+    "fig8": lambda p, s, root: list(zip(("fig8a", "fig8b"), fig8(_load("fig16", p, s, root), _first(s)))),
+    "fig9": lambda p, s, root: [(n, f) for n, f in zip(("fig9", "fig9_maps"), fig9(
+        _load("fig16", p, s, root), main_prototypes(root), seed=_first(s))) if f is not None],
+    "fig16": lambda p, s, root: list(zip(("fig16a", "fig16b"), fig16(_load("fig16", p, s, root), _first(s)))),
+    "fig17": lambda p, s, root: [("fig17", fig17(_load("fig16", p, s, root), main_prototypes(root), seed=_first(s)))],
+    "fig19": lambda p, s, root: list(zip(("fig19a", "fig19b"), fig19(_load("fig19", p, s, root), _first(s)))),
+    "fig20": lambda p, s, root: list(zip(("fig20a", "fig20b"), fig20(_load("fig20", p, s, root), seed=_first(s)))),
+    "fig22": lambda p, s, root: [("fig22", fig22(_load("fig22", p, s, root)))],
+    "fig23": lambda p, s, root: [("fig23", fig23(_load("fig22", p, s, root), seed=_first(s)))],
+}
