@@ -1,8 +1,6 @@
 """The architecture experiments: deeper models' hooks, per-head metrics through training, and
 how heads are named (icmeta.architecture)."""
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,12 +9,10 @@ import torch
 from icmeta import architecture as A
 from icmeta.config import ModelConfig, TaskConfig, preset
 from icmeta.model import Transformers, hook_name
-from icmeta.store import find_run
 from icmeta.sweeps import SWEEPS
 from icmeta.task import Sampler, make_world
 from icmeta.train import load_or_train
 
-RUNS = Path(__file__).resolve().parents[1] / "runs"  # the committed results
 
 
 @pytest.mark.parametrize("layers", [2, 3, 4, 5])
@@ -46,55 +42,27 @@ def test_training_stores_every_head_of_every_layer(tiny, tmp_path):
     assert run.patterns()["mean"].shape[1:3] == (3, 4)
 
 
-def _protos(N=4):
-    p = pd.DataFrame([[0.6, 0.3, 0.26, 0.95, 0.03], [0.45, 0.48, 0.27, 0.97, 0.02],
-                      [0.2, 0.4, 0.6, 0.65, 0.3], [A.uniform_value("bigram", N), A.uniform_value("label_attention", N),
-                                                   A.uniform_value("chunk_example", N), A.uniform_value("bigram", N),
-                                                   A.uniform_value("label_attention", N)]],
-                     index=["NCC", "SCC", "FCC", "none"], columns=list(A.ROLE_METRICS))
-    p.attrs["N"] = N
-    return p
+def _head(bigram1, label1, chunk1, bigram2, label2, head=1, step=10):
+    return {"step": step, "head": head, "bigram_L1": bigram1, "label_attention_L1": label1, "chunk_example_L1": chunk1,
+            "bigram_L2": bigram2, "label_attention_L2": label2}
 
 
-def test_heads_are_named_by_their_nearest_prototype():
-    protos = _protos()
-    frame = protos.reset_index(drop=True).assign(step=[10, 10, 10, 10], head=[1, 2, 3, 4])
-    named = A.add_roles(frame, protos)
-    assert named.role.tolist() == ["NCC", "SCC", "FCC", "none"]
-    near_fcc = frame.iloc[[2]].assign(chunk_example_L1=0.9, label_attention_L2=0.7)
-    assert A.add_roles(near_fcc, protos).role.item() == "FCC"
-    assert A.uniform_value("bigram", 4) == pytest.approx(1 / 9)
-
-
-def test_roles_refuse_a_model_of_another_length(tiny, tmp_path):
-    run = load_or_train([tiny(N=2, steps=10)], root=tmp_path, progress=False)
-    with pytest.raises(ValueError, match="N = 4 cannot name heads of a model at N = 2"):
-        A.roles(run, _protos(4))
-
-
-def test_main_run_prototypes_name_its_own_plateaus():
-    """The prototypes are made from the main run's plateaus; read back, the steps of each SCC
-    and FCC plateau must be named by that plateau's circuit, and NCC must be the most common name
-    inside an NCC plateau (NCC needs no attention pattern, and the patterns are still moving
-    during its short plateau)."""
-    run = find_run([preset("fast", seed=s) for s in (0, 1, 2)], RUNS)
-    if run is None:
-        pytest.fail("the committed fast main run is missing from runs/")
-    protos = A.prototypes(run)
-    assert list(protos.index) == ["NCC", "SCC", "FCC", "none"]
-    # the circuits differ where Table 1 says they do
-    assert protos.loc["SCC", "label_attention_L1"] > protos.loc["NCC", "label_attention_L1"]
-    assert protos.loc["FCC", "chunk_example_L1"] > protos.loc[["NCC", "SCC"], "chunk_example_L1"].max()
-    assert protos.loc["FCC", "label_attention_L2"] > protos.loc[["NCC", "SCC"], "label_attention_L2"].max()
-    pt = run.phases()
-    assert set(pt.circuit) == {"NCC", "SCC", "FCC"}
-    for p in pt.itertuples():
-        f = A.roles(run, protos, p.member, p.seed)
-        share = f[(f.step >= p.start) & (f.step <= p.end)].role.value_counts(normalize=True)
-        if p.circuit == "NCC":
-            assert share.get("NCC", 0) >= share.max(), (p.seed, share.to_dict())
-        else:
-            assert share.get(p.circuit, 0) >= 0.9, (p.seed, p.circuit, share.to_dict())
+def test_heads_are_named_by_table_1_patterns():
+    u = {k: A.uniform_value(k, 4) for k in A.METRICS}
+    assert u["bigram"] == pytest.approx(1 / 9) and u["label_attention"] == pytest.approx(4 / 9)
+    frame = pd.DataFrame([
+        _head(0.95, 0.03, 0.26, 0.99, 0.01, head=1),  # self in both layers
+        _head(0.10, 0.85, 0.26, 0.95, 0.03, head=2),  # layer-1 query to labels, layer 2 self
+        _head(0.05, 0.40, 0.90, 0.05, 0.90, head=3),  # layer-1 chunks, layer-2 query to labels
+        _head(u["bigram"], u["label_attention"], u["chunk_example"], u["bigram"], u["label_attention"], head=4),
+        _head(0.95, 0.03, 0.26, 0.11, 0.44, head=5),  # one layer alone is no circuit
+    ])
+    named = A.add_roles(frame, 4)
+    assert named.role.tolist() == ["NCC", "SCC", "FCC", "none", "none"]
+    assert named.loc[3, ["NCC", "SCC", "FCC"]].abs().max() < 1e-6  # uniform attention scores 0
+    assert named.loc[0, "NCC"] == pytest.approx(min((0.95 - 1 / 9) / (8 / 9), (0.99 - 1 / 9) / (8 / 9)))
+    # the uniform values follow N (longer contexts spread attention thinner)
+    assert A.uniform_value("bigram", 8) == pytest.approx(1 / 17)
 
 
 def test_architecture_sweeps_change_one_thing():

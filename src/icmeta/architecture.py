@@ -1,25 +1,27 @@
 """What each head and each layer does: the architecture experiments (Figs. 8, 9, 16, 17, 19, 20,
 22, 23), drawn from stored sweeps (`icmeta.sweeps.load_sweep`); nothing here trains.
 
-**Head roles.** Table 1 of the paper names each circuit by its pattern in the two layers (NCC:
-the query attends to itself in both; SCC: layer 1's query attends to the labels, layer 2's to
-itself; FCC: layer 1 chunks each label with its item, layer 2's query attends to the labels).
-Measured, the states are less clean than the table's words: in the one-head main run the
-layer-2 query keeps most of its attention on itself even in FCC, where its label attention
-only rises from about 0.02 to 0.25-0.38. So roles are named by measurement, not by fixed
-thresholds: each circuit's **prototype** is the mean of the five informative metrics
-(`ROLE_METRICS`) over the plateaus that the main run's accuracy names NCC, SCC and FCC (its
-three seeds; `prototypes`), and "none" is their value under uniform attention (an untrained
-model). A head's **role** at a step is its nearest prototype (Euclidean distance over the five
-metrics; `add_roles`). Read back on the main run, 98-100 % of the steps of each SCC and FCC
-plateau are named by that plateau's circuit; inside its short NCC plateaus only 38-58 % are
-named NCC (the rest "none", SCC or FCC): NCC needs no attention pattern (the query's own token
-carries its answer), and the patterns are still moving while accuracy sits at that level.
+**Head roles.** Table 1 of the paper names each circuit by one metric in each layer:
+
+    NCC  layer-1 bigram           and layer-2 bigram           (both layers attend to self)
+    SCC  layer-1 label attention  and layer-2 bigram
+    FCC  layer-1 chunk example    and layer-2 label attention
+
+Each metric is put on one scale, its **lift**: 0 at its value under uniform attention (an
+untrained model) and 1 at its largest possible value, lift = (value - uniform) / (1 - uniform).
+A circuit's **score** for one head is the smaller lift of its two metrics (both layers must
+show it), and the head's **role** at a step is the circuit with the highest score when that
+score reaches `ROLE_THRESHOLD` (a quarter of the way from uniform to the pure pattern in both
+layers), else "none".
 
 In a model with m heads, head h of layer 1 and head h of layer 2 are not wired to each other
 (every layer-2 head reads the sum of all layer-1 heads); the paper nevertheless reads its
 multi-head models head by head, layer-1 head h with layer-2 head h (Figs. 8, 9, 17), and so
-does `add_roles`.
+does `add_roles`. The roles are for multi-head models, where heads divide the work: a single
+head must do everything at once, and in the one-head main run its final FCC state keeps most
+of layer 2's attention on the query itself (label attention 0.25-0.38, below its uniform value
+of 0.44), so it scores as no clean circuit; one-head states are named by their accuracy
+(`icmeta.phases`), as everywhere else in the book.
 """
 
 from __future__ import annotations
@@ -41,9 +43,13 @@ from .sweep_figures import CIRCUIT_COLORS, SEED_COLORS, _final, sweep_grid  # no
 from .sweeps import SweepRuns  # noqa: E402
 
 METRICS = ("bigram", "label_attention", "chunk_example")
-# Layer 2's chunk example is left out: no circuit uses it and it barely moves.
+CIRCUITS = {  # circuit -> its (metric, layer) in each layer, Table 1
+    "NCC": (("bigram", 1), ("bigram", 2)),
+    "SCC": (("label_attention", 1), ("bigram", 2)),
+    "FCC": (("chunk_example", 1), ("label_attention", 2)),
+}
 ROLE_METRICS = ("bigram_L1", "label_attention_L1", "chunk_example_L1", "bigram_L2", "label_attention_L2")
-CIRCUITS = ("NCC", "SCC", "FCC")
+ROLE_THRESHOLD = 0.25
 METRIC_COLORS = {"bigram": "#4c72b0", "label_attention": "#dd8452", "chunk_example": "#55a868"}
 
 
@@ -65,89 +71,70 @@ def head_frame(run, member: str | None = None, seed: int | None = None) -> pd.Da
     return wide.reset_index().astype({"step": int, "head": int})
 
 
-def prototypes(run) -> pd.DataFrame:
-    """Each circuit's prototype (rows NCC, SCC, FCC, none; columns `ROLE_METRICS`): the mean of
-    the metrics over every plateau that `run`'s accuracy names that circuit (all its members),
-    and their values under uniform attention for "none". `run` is a two-layer model; its N is
-    kept in the frame's ``attrs``."""
-    N = run.config.task.N
-    if run.config.model.layers != 2:
-        raise ValueError(f"prototypes need a two-layer run, not {run.config.model.layers} layers")
-    parts = []
-    for label, seed in run.members:
-        f = head_frame(run, label, seed).groupby("step")[list(ROLE_METRICS)].mean()
-        pt = run.phases()
-        for p in pt[(pt.member == label) & (pt.seed == seed)].itertuples():
-            if p.circuit in CIRCUITS:
-                inside = f[(f.index >= p.start) & (f.index <= p.end)]
-                parts.append(inside.assign(circuit=p.circuit))
-    protos = pd.concat(parts).groupby("circuit")[list(ROLE_METRICS)].mean()
-    missing = [c for c in CIRCUITS if c not in protos.index]
-    if missing:
-        raise ValueError(f"{run.directory.name}: no plateau named {', '.join(missing)}; prototypes need all three circuits")
-    protos.loc["none"] = [uniform_value(k.rsplit("_L", 1)[0], N) for k in ROLE_METRICS]
-    protos = protos.loc[[*CIRCUITS, "none"]]
-    protos.attrs["N"] = N
-    return protos
+def lift(metric: str, value, N: int):
+    """`value` on its metric's 0-1 scale: 0 under uniform attention, 1 at the pure pattern."""
+    u = uniform_value(metric, N)
+    return (np.asarray(value, dtype=float) - u) / (1 - u)
 
 
-def main_prototypes(root=None) -> pd.DataFrame:
-    """`prototypes` of the stored `fast` main run (3 seeds, N = 4); StoreError if it is not stored."""
-    from .config import PRESET_SEEDS, preset
-    from .store import StoreError, find_run
-
-    seeds = PRESET_SEEDS["fast"]
-    run = find_run([preset("fast", seed=s) for s in seeds], root)
-    if run is None:
-        raise StoreError("head roles need the fast main run; train it with "
-                         f"`python -m icmeta train --preset fast --seeds {' '.join(map(str, seeds))}`")
-    return prototypes(run)
-
-
-def add_roles(frame: pd.DataFrame, protos: pd.DataFrame) -> pd.DataFrame:
-    """`frame` (from `head_frame`) with the distance to each prototype (``d_NCC`` ...) and the
-    head's role, its nearest prototype (module doc)."""
-    N = protos.attrs.get("N")
+def add_roles(frame: pd.DataFrame, N: int, threshold: float = ROLE_THRESHOLD) -> pd.DataFrame:
+    """`frame` (from `head_frame`, a model with N context pairs) with each circuit's score and
+    the head's role (module doc)."""
     out = frame.copy()
-    X = out[list(ROLE_METRICS)].to_numpy()
-    for name, proto in protos.iterrows():
-        out[f"d_{name}"] = np.sqrt(((X - proto.to_numpy()) ** 2).sum(1))
-    d = out[[f"d_{n}" for n in protos.index]]
-    out["role"] = d.idxmin(axis=1).str[2:]
-    out.attrs["N"] = N
+    for circuit, pair in CIRCUITS.items():
+        out[circuit] = np.minimum(*(lift(k, out[f"{k}_L{l}"], N) for k, l in pair))
+    scores = out[list(CIRCUITS)]
+    out["role"] = scores.idxmax(axis=1).where(scores.max(axis=1) >= threshold, "none")
     return out
 
 
-def roles(run, protos: pd.DataFrame, member: str | None = None, seed: int | None = None) -> pd.DataFrame:
-    """`head_frame` of one model with its roles (`add_roles`); the prototypes' N must be the run's."""
-    if protos.attrs.get("N") != run.config.task.N:
-        raise ValueError(f"prototypes made at N = {protos.attrs.get('N')} cannot name heads of a model at N = {run.config.task.N}")
-    return add_roles(head_frame(run, member, seed), protos).sort_values(["head", "step"])
+def roles(run, member: str | None = None, seed: int | None = None) -> pd.DataFrame:
+    """`head_frame` of one model with its circuit scores and roles (`add_roles`)."""
+    return add_roles(head_frame(run, member, seed), run.config.task.N).sort_values(["head", "step"])
 
 
-def head_roles(sr: SweepRuns, label: str, protos: pd.DataFrame) -> pd.DataFrame:
-    """Per seed and head of one setting: its role at the end (the last 5 measurements' majority),
-    the first step from which it kept that role to the end, the first step at which it was
-    SCC-like (nearest the SCC prototype), and its final metrics (mean of the last 5
-    measurements)."""
+def head_roles(sr: SweepRuns, label: str) -> pd.DataFrame:
+    """Per seed and head of one setting: its role at the end (the last 5 measurements' majority)
+    and the first step from which it kept it, its three circuit scores at the end (mean of the
+    last 5 measurements), and the transient of Fig. 9: the step where its layer-2 bigram peaked
+    (`bigram_peak`), that peak and its layer-1 label attention at that step."""
     rows = []
     for m, r in zip(sr.members, sr.runs):
         if m.label != label:
             continue
-        f = roles(r, protos)
+        f = roles(r)
         for h, d in f.groupby("head"):
             last = d.iloc[-5:]
             role = last.role.mode().iloc[0]
             other = d.step[d.role != role]
             since = d.step[d.step > other.max()].min() if len(other) else d.step.min()
-            scc = d[d.role == "SCC"]
-            row = {"seed": m.seed, "head": int(h), "role at end": role,
-                   "since step": None if pd.isna(since) else int(since),
-                   "SCC-like from step": int(scc.step.min()) if len(scc) else None}
-            for k in ROLE_METRICS:
-                row[k] = float(last[k].mean())
-            rows.append(row)
+            peak = bigram_peak(d)
+            rows.append({"seed": m.seed, "head": int(h), "role at end": role,
+                         "since step": None if pd.isna(since) else int(since),
+                         "layer 1 at end": layer_pattern(last, 1, m.config.task.N),
+                         "layer 2 at end": layer_pattern(last, 2, m.config.task.N),
+                         **{c: float(last[c].mean()) for c in CIRCUITS},
+                         "L2 bigram peak at step": int(peak.step), "L2 bigram peak": float(peak.bigram_L2),
+                         "L1 label att. then": float(peak.label_attention_L1),
+                         "L2 bigram at end": float(last.bigram_L2.mean())})
     return pd.DataFrame(rows)
+
+
+def layer_pattern(rows: pd.DataFrame, layer: int, N: int, threshold: float = ROLE_THRESHOLD) -> str:
+    """One head's pattern in one layer, read alone (no pairing across layers): the metric with
+    the highest lift (mean over `rows`) and that lift, e.g. ``chunk 0.28``, or ``none`` below
+    `threshold`. Layer 1 can show bigram, label attention or chunk example; later layers bigram
+    or label attention (chunk example is a layer-1 pattern in Table 1)."""
+    names = METRICS if layer == 1 else ("bigram", "label_attention")
+    lifts = {k: float(lift(k, rows[f"{k}_L{layer}"].mean(), N)) for k in names}
+    best = max(lifts, key=lifts.get)
+    short = {"bigram": "self", "label_attention": "labels", "chunk_example": "chunk"}[best]
+    return f"{short} {lifts[best]:.2f}" if lifts[best] >= threshold else "none"
+
+
+def bigram_peak(d: pd.DataFrame) -> pd.Series:
+    """The row (of one head's `roles` frame) where its layer-2 bigram is highest."""
+    return d.loc[d.bigram_L2.idxmax()]
 
 
 def layer_table(sr: SweepRuns) -> pd.DataFrame:
@@ -220,11 +207,11 @@ def fig16(sr: SweepRuns, seed: int = 0):
     return sweep_grid(sr, col_wrap=5, height=2.2), head_maps(sr.run("heads=4", seed), title=f"4 heads, seed {seed}, ", seed=seed)
 
 
-def fig17(sr: SweepRuns, protos: pd.DataFrame, label: str = "heads=2", seed: int = 0):
+def fig17(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
     """Fig. 17: the circuit metrics of every head (rows) and layer (columns) over training, one
     seed, with each head's role (module doc) as a coloured band under the curves."""
     r = sr.run(label, seed)
-    f = roles(r, protos)
+    f = roles(r)
     heads, nl = sorted(f["head"].unique()), r.config.model.layers
     fig, axes = plt.subplots(len(heads), nl, figsize=(3.4 * nl, 2.2 * len(heads)), layout="constrained",
                              squeeze=False, sharex=True, sharey=True)
@@ -253,34 +240,29 @@ def _role_band(ax, d: pd.DataFrame) -> None:
             ax.axvspan(s0, s1, ymin=0, ymax=0.06, color=CIRCUIT_COLORS[role], lw=0)
 
 
-def fig9(sr: SweepRuns, protos: pd.DataFrame, label: str = "heads=2", seed: int = 0):
-    """Fig. 9: the head that ends nearest the FCC prototype (one seed): its four Table-1 metrics over training with
-    the first step at which it was SCC-like marked, and its maps at that step and at the end.
-    Returns (curves, maps); maps is None when the head never took an SCC role."""
+def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
+    """Fig. 9: the head with the highest FCC score at the end (one seed): its four Table-1
+    metrics over training, with the step where its layer-2 bigram peaked marked (the paper's
+    SCC-like state: layer-2 bigram up while layer-1 label attention is high), and its maps at
+    that step and at the end. Returns (curves, maps)."""
     r = sr.run(label, seed)
-    f = roles(r, protos).sort_values("step")
+    f = roles(r).sort_values("step")
     end = f[f.step == f.step.max()].set_index("head")
-    h = int(end.d_FCC.idxmin())
+    h = int(end.FCC.idxmax())
     d = f[f["head"] == h]
-    scc = d[d.role == "SCC"]
+    peak = bigram_peak(d)
     fig, ax = plt.subplots(figsize=(5.2, 3.0), layout="constrained")
     x = d.step.clip(lower=1)
     for k, l, ls in (("label_attention", 1, "-"), ("bigram", 2, "-"), ("chunk_example", 1, "--"), ("label_attention", 2, "--")):
         ax.plot(x, d[f"{k}_L{l}"], color=METRIC_COLORS[k], ls=ls, lw=1.2, label=f"{k.replace('_', ' ')}, layer {l}")
     _role_band(ax, d)
+    ax.axvline(int(peak.step), color="k", lw=0.8, ls=":", label=f"layer-2 bigram peak, step {int(peak.step):,}")
     ax.set_xscale("log")
     ax.set_ylim(-0.08, 1.02)
     ax.set_xlabel("step")
     ax.legend(fontsize=7, loc="upper left")
-    title = f"{label}, seed {seed}, head {h} (FCC at the end)"
-    maps = None
-    if len(scc):
-        at = int(scc.step.min())
-        ax.axvline(at, color="k", lw=0.8, ls=":")
-        title += f"; SCC-like from step {at:,}"
-        maps = _head_maps_at(r, h, [at, int(d.step.max())], seed)
-    ax.set_title(title, fontsize=9)
-    return fig, maps
+    ax.set_title(f"{label}, seed {seed}: head {h}, the FCC head at the end", fontsize=9)
+    return fig, _head_maps_at(r, h, [int(peak.step), int(d.step.max())], seed)
 
 
 def _head_maps_at(run, head: int, steps: list[int], seed: int):
@@ -352,6 +334,45 @@ def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "lay
     return fig
 
 
+def label_accuracy(sr: SweepRuns, label: str = "loss=all_labels") -> pd.DataFrame:
+    """Per seed of the all-labels setting: the final accuracy (mean of the last 5 measurements)
+    at each context label, predicted at its item from the pairs before it, and at the query."""
+    rows = []
+    for m, r in zip(sr.members, sr.runs):
+        if m.label != label:
+            continue
+        row = {"seed": m.seed}
+        for k in range(1, m.config.task.N + 1):
+            row[f"label {k}"] = _final(r.metrics, f"acc_label{k}")
+        row["query"] = _final(r.metrics)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fig21(sr: SweepRuns):
+    """Fig. 21: query accuracy with the loss on the query's label only and on every label (every
+    seed), and, for the all-labels models, the accuracy at each label position over training."""
+    fig, axes = plt.subplots(1, 2, figsize=(9.2, 3.0), layout="constrained")
+    accuracy_overlay(sr, ax=axes[0])
+    axes[0].set_title("query accuracy", fontsize=9)
+    N = sr.members[0].config.task.N
+    pal = sns.color_palette("rocket", N + 1)
+    for m, r in zip(sr.members, sr.runs):
+        if m.config.train.loss != "all_labels":
+            continue
+        for k in range(1, N + 2):
+            name = f"acc_label{k}" if k <= N else "acc"
+            d = r.metrics[r.metrics.metric == name].sort_values("step")
+            axes[1].plot(d.step.clip(lower=1), d.value, color=pal[k - 1], lw=0.9, alpha=0.8,
+                         label=(f"label {k}" if k <= N else "query") if m.seed == sr.members[0].seed else None)
+    axes[1].set_xscale("log")
+    axes[1].set_ylim(0, 1.02)
+    axes[1].set_xlabel("step")
+    axes[1].set_title("all labels: accuracy at each position (every seed)", fontsize=9)
+    axes[1].legend(fontsize=7)
+    return fig
+
+
 def fig22(sr: SweepRuns):
     """Fig. 22: accuracy of the attention-only models of every depth (one panel each)."""
     return sweep_grid(sr, col_wrap=4, height=2.3)
@@ -372,12 +393,19 @@ def _first(seeds) -> int:
 # name -> (preset, seeds, root) -> [(file stem, Figure)]; nothing trains (see icmeta.sweep_figures)
 ARCH_FIGURES = {
     "fig8": lambda p, s, root: list(zip(("fig8a", "fig8b"), fig8(_load("fig16", p, s, root), _first(s)))),
-    "fig9": lambda p, s, root: [(n, f) for n, f in zip(("fig9", "fig9_maps"), fig9(
-        _load("fig16", p, s, root), main_prototypes(root), seed=_first(s))) if f is not None],
+    "fig9": lambda p, s, root: list(zip(("fig9", "fig9_maps"), fig9(_load("fig16", p, s, root), seed=_first(s)))),
     "fig16": lambda p, s, root: list(zip(("fig16a", "fig16b"), fig16(_load("fig16", p, s, root), _first(s)))),
-    "fig17": lambda p, s, root: [("fig17", fig17(_load("fig16", p, s, root), main_prototypes(root), seed=_first(s)))],
+    "fig17": lambda p, s, root: [("fig17", fig17(_load("fig16", p, s, root), seed=_first(s)))],
     "fig19": lambda p, s, root: list(zip(("fig19a", "fig19b"), fig19(_load("fig19", p, s, root), _first(s)))),
     "fig20": lambda p, s, root: list(zip(("fig20a", "fig20b"), fig20(_load("fig20", p, s, root), seed=_first(s)))),
+    "fig21": lambda p, s, root: [("fig21", fig21(_load("fig21", p, s, root)))],
     "fig22": lambda p, s, root: [("fig22", fig22(_load("fig22", p, s, root)))],
     "fig23": lambda p, s, root: [("fig23", fig23(_load("fig22", p, s, root), seed=_first(s)))],
 }
+
+
+def role_rules(N: int = 4) -> pd.DataFrame:
+    """The naming rule as a table: per circuit, its metric in each layer and their uniform values."""
+    return pd.DataFrame([{"circuit": c, "layer 1": a.replace("_", " "), "uniform (layer 1)": uniform_value(a, N),
+                          "layer 2": b.replace("_", " "), "uniform (layer 2)": uniform_value(b, N)}
+                         for c, ((a, _), (b, _)) in CIRCUITS.items()])

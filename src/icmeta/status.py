@@ -31,8 +31,9 @@ CHAPTERS = {
     "05_testing_the_circuits": "Testing the circuits",
     "06_data_properties": "What in the data makes each phase",
     "07_copy_and_burstiness": "The copy task and burstiness",
-    "08_large_model": "Circuits in a large model",
-    "09_exercises": "Exercises",
+    "08_architecture": "Heads, length, depth and the standard transformer",
+    "09_large_model": "Circuits in a large model",
+    "10_exercises": "Exercises",
 }
 
 
@@ -79,7 +80,7 @@ PAPER_ITEMS: tuple[Item, ...] = (
          "average unchanged; the frequent task first, rare tasks with no intermediate level"),
     Item("Fig. 8", "1 vs 2 heads", None, "not yet", _ARCH),
     Item("Fig. 9", "per-head metrics of the 2-head model", None, "not yet", _ARCH),
-    Item("Fig. 10", "GPT2-XL on SST-2", "08_large_model", "pipeline only",
+    Item("Fig. 10", "GPT2-XL on SST-2", "09_large_model", "pipeline only",
          "tested on a tiny random GPT-2; python -m icmeta llm measures GPT2-XL where its weights are"),
     Item("Fig. 11", "the induction circuit", "07_copy_and_burstiness", "drawn", "a schematic"),
     Item("Fig. 12", "the copy task (T = 1, p_B = 1)", "07_copy_and_burstiness", "partly",
@@ -128,15 +129,19 @@ CHAPTER_RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "03_explore": ("nothing new (the main run)", "python -m icmeta train --preset {preset}", ()),
     "04_reproduction_notes": ("7 variants of 15,000 steps", "python scripts/train_book_runs.py", ("variants",)),
     "05_testing_the_circuits": ("sweeps of 15,000 steps", "python -m icmeta sweep fig5 (fig13)", ("fig5", "fig13")),
-    "06_data_properties": ("sweeps of 15,000 steps (Figs. 7b, 18: 40,000); lr checks at lr 0.03",
-                           "python -m icmeta sweep fig7a (fig7b … fig7e, fig18, fig7a_lr … fig7d_lr)",
-                           ("fig7a", "fig7b", "fig7c", "fig7d", "fig7e", "fig18", "fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr")),
+    "06_data_properties": ("sweeps of 15,000 steps (Figs. 7b, 18 and the K × ε diagram: 40,000); lr checks at lr 0.03",
+                           "python -m icmeta sweep fig7a (fig7b … fig7e, fig18, phase_diagram, fig7a_lr … fig7d_lr)",
+                           ("fig7a", "fig7b", "fig7c", "fig7d", "fig7e", "fig18", "phase_diagram",
+                            "fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr")),
     "07_copy_and_burstiness": ("sweeps of 15,000 steps; lr check at lr 0.03",
                                "python -m icmeta sweep fig12 (fig12_lr, fig12_classes, fig15a, fig15b)",
                                ("fig12", "fig12_lr", "fig12_classes", "fig15a", "fig15b")),
-    "08_large_model": ("nothing (a tiny random GPT-2; GPT2-XL where its weights are)",
+    "08_architecture": ("sweeps of 15,000 steps (the standard transformer: 40,000 at lr 0.01)",
+                        "python -m icmeta sweep fig16 (fig19, fig20, fig21, fig22)",
+                        ("fig16", "fig19", "fig20", "fig21", "fig22")),
+    "09_large_model": ("nothing (a tiny random GPT-2; GPT2-XL where its weights are)",
                        "python -m icmeta llm --model gpt2-xl --data dev.tsv", ()),
-    "09_exercises": ("nothing (reads the runs above)", "", ()),
+    "10_exercises": ("nothing (reads the runs above)", "", ()),
 }
 
 

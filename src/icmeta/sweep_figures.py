@@ -593,7 +593,7 @@ SWEEP_FIGURES = {
     "fig11": lambda preset, seeds, root: [("fig11", fig11())],
     "fig12": _fig12,
     "fig12_classes": _fig12_classes,
-    **{f"{b}_lr": _lr(f"{b}_lr") for b in ("fig7a", "fig7b", "fig7c", "fig7d", "fig12")},
+    **{f"{b}_lr": _lr(f"{b}_lr") for b in ("fig7a", "fig7b", "fig7c", "fig7d", "fig12", "fig16")},
     "fig13": _one("fig13", fig13),
     "fig14": lambda preset, seeds, root: [("fig14", fig14())],
     "fig15a": _panel("fig15a"),
@@ -613,4 +613,4 @@ def _architecture(name: str):
     return draw
 
 
-SWEEP_FIGURES.update({n: _architecture(n) for n in ("fig8", "fig9", "fig16", "fig17", "fig19", "fig20", "fig22", "fig23")})
+SWEEP_FIGURES.update({n: _architecture(n) for n in ("fig8", "fig9", "fig16", "fig17", "fig19", "fig20", "fig21", "fig22", "fig23")})
