@@ -39,7 +39,7 @@ import seaborn as sns  # noqa: E402
 
 from .figures import draw_map  # noqa: E402
 from .metrics import uniform_pattern  # noqa: E402
-from .sweep_figures import CIRCUIT_COLORS, SEED_COLORS, _final, sweep_grid  # noqa: E402
+from .sweep_figures import CIRCUIT_COLORS, _final, sweep_grid  # noqa: E402
 from .sweeps import SweepRuns  # noqa: E402
 
 METRICS = ("bigram", "label_attention", "chunk_example")
@@ -48,7 +48,6 @@ CIRCUITS = {  # circuit -> its (metric, layer) in each layer, Table 1
     "SCC": (("label_attention", 1), ("bigram", 2)),
     "FCC": (("chunk_example", 1), ("label_attention", 2)),
 }
-ROLE_METRICS = ("bigram_L1", "label_attention_L1", "chunk_example_L1", "bigram_L2", "label_attention_L2")
 ROLE_THRESHOLD = 0.25
 METRIC_COLORS = {"bigram": "#4c72b0", "label_attention": "#dd8452", "chunk_example": "#55a868"}
 
@@ -138,17 +137,22 @@ def bigram_peak(d: pd.DataFrame) -> pd.Series:
 
 
 def layer_table(sr: SweepRuns) -> pd.DataFrame:
-    """Per setting and layer: each circuit metric at the end (head mean; mean over seeds, with
-    the range over seeds), for depth sweeps: in which layers each pattern sits."""
+    """Per setting and layer: each circuit metric at the end (head mean, mean of the last 5
+    measurements; mean over seeds with the range), for depth sweeps: in which layers each pattern
+    sits. A seed whose loss became NaN is left out and counted in ``seeds``."""
+    from .sweep_figures import diverged_at
+
     rows = []
     for label in sr.labels:
         runs = [r for m, r in zip(sr.members, sr.runs) if m.label == label]
+        kept = [r for r in runs if diverged_at(r) is None]
         nl = runs[0].config.model.layers
+        seeds = f"{len(kept)} of {len(runs)}" + (f" ({len(runs) - len(kept)} diverged)" if len(kept) < len(runs) else "")
         for layer in range(1, nl + 1):
-            row = {"setting": label, "layer": layer}
+            row = {"setting": label, "layer": layer, "seeds": seeds}
             for k in METRICS:
-                v = [_final(r.metrics, k, layer) for r in runs]
-                row[k] = f"{np.mean(v):.2f} ({min(v):.2f}–{max(v):.2f})" if len(v) > 1 else f"{v[0]:.2f}"
+                v = [_final(r.metrics, k, layer) for r in kept]
+                row[k] = "–" if not v else f"{np.mean(v):.2f} ({min(v):.2f}–{max(v):.2f})" if len(v) > 1 else f"{v[0]:.2f}"
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -204,7 +208,7 @@ def fig8(sr: SweepRuns, seed: int = 0):
 def fig16(sr: SweepRuns, seed: int = 0):
     """Fig. 16: accuracy for every number of heads (one panel each), and the 4-head model's maps
     at the end (one seed)."""
-    return sweep_grid(sr, col_wrap=5, height=2.2), head_maps(sr.run("heads=4", seed), title=f"4 heads, seed {seed}, ", seed=seed)
+    return sweep_grid(sr, col_wrap=3, height=2.3), head_maps(sr.run("heads=4", seed), title=f"4 heads, seed {seed}, ", seed=seed)
 
 
 def fig17(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
@@ -281,7 +285,7 @@ def _head_maps_at(run, head: int, steps: list[int], seed: int):
 def fig19(sr: SweepRuns, seed: int = 0):
     """Fig. 19: accuracy for every context length N (one panel each, Bayes ceilings of each N's
     draws), and the maps of the N = 16 model at the end (one seed)."""
-    return sweep_grid(sr, col_wrap=5, height=2.2), head_maps(sr.run("N=16", seed), title=f"N = 16, seed {seed}, ", seed=seed)
+    return sweep_grid(sr, col_wrap=3, height=2.3), head_maps(sr.run("N=16", seed), title=f"N = 16, seed {seed}, ", seed=seed)
 
 
 def fig20(sr: SweepRuns, early: int | None = None, seed: int = 0):
@@ -336,7 +340,8 @@ def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "lay
 
 def label_accuracy(sr: SweepRuns, label: str = "loss=all_labels") -> pd.DataFrame:
     """Per seed of the all-labels setting: the final accuracy (mean of the last 5 measurements)
-    at each context label, predicted at its item from the pairs before it, and at the query."""
+    at each context label, predicted at its item from the pairs before it, at the query, and
+    their mean (what the all-labels loss is the mean over)."""
     rows = []
     for m, r in zip(sr.members, sr.runs):
         if m.label != label:
@@ -345,6 +350,7 @@ def label_accuracy(sr: SweepRuns, label: str = "loss=all_labels") -> pd.DataFram
         for k in range(1, m.config.task.N + 1):
             row[f"label {k}"] = _final(r.metrics, f"acc_label{k}")
         row["query"] = _final(r.metrics)
+        row["all positions (mean)"] = float(np.mean([v for k, v in row.items() if k != "seed"]))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -241,6 +241,9 @@ SWEEPS.update({s.name: s for s in [
     # the multi-head models keep their NCC plateau at `fast`, against the paper's smooth rise;
     # their last jump passes 0.95 by step 10,550 (2 heads) and 8,550 (4 heads)
     _lr_check("fig16", Axis.of("heads", [2, 4]), 40_000),
+    # 5 layers diverge at `fast` (loss NaN near step 8,200 in 2 seeds of 3) after passing 0.95 by
+    # step 4,400
+    _lr_check("fig22", Axis.of("layers", [5]), 20_000),
 ]})
 # Beyond the paper: the copy task with more classes, where memorising each class's label is
 # harder than copying it from the context (Reddy's induction-head regime has many rare classes).

@@ -30,7 +30,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ import torch
 from ..config import Config, ConfigError, config_hash, flatten
 from ..members import SHARED_TRAIN_FIELDS
 from ..store import (
-    RESULTS_VERSION, Run, StoreError, atomic_write, default_runs_root, find_run, is_complete, load_run, run_lock,
+    RESULTS_VERSION, Run, atomic_write, default_runs_root, find_run, is_complete, load_run, run_lock,
     run_name, write_json, write_metrics, write_patterns,
 )
 from ..sweeps import Member
