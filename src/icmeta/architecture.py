@@ -381,7 +381,7 @@ def fig21(sr: SweepRuns):
 
 def fig22(sr: SweepRuns):
     """Fig. 22: accuracy of the attention-only models of every depth (one panel each)."""
-    return sweep_grid(sr, col_wrap=4, height=2.3)
+    return sweep_grid(sr, col_wrap=2, height=2.3)
 
 
 # --------------------------------------------------------------- `python -m icmeta figure`
