@@ -121,3 +121,21 @@ def test_all_labels_training_reports_query_accuracy_and_each_label(tiny, tmp_pat
         validate(tiny(loss="all_labels", mask="fcc"))
     with pytest.raises(ConfigError, match="invalid value for 'loss': 'every'"):
         tiny(loss="every")
+
+
+def test_length_and_standard_figures_draw_from_a_stored_sweep(tmp_path):
+    """Figs. 19 and 20 are not in the book yet (their runs are training): their figures are drawn
+    here from tiny stored sweeps of the same shape, so the code is ready when the runs are."""
+    import matplotlib.pyplot as plt
+
+    from icmeta.sweeps import Axis, Sweep, load_sweep
+
+    tiny = {"steps": 40, "batch_size": 16, "eval_size": 64, "eval_every": 10, "K": 40, "L": 8}
+    for sweep, draw in ((Sweep("t19", (Axis.of("N", [2, 16]),), tuple(tiny.items())), A.fig19),
+                        (Sweep("t20", (), tuple({**tiny, "arch": "standard", "attn_scale": "sqrt"}.items())), A.fig20)):
+        for m in sweep.members("fast", [0]):
+            load_or_train([m.config], root=tmp_path, progress=False)
+        sr = load_sweep(sweep, "fast", [0], root=tmp_path)
+        figs = draw(sr, seed=0)
+        assert len(figs) == 2 and all(f.axes for f in figs)
+        plt.close("all")

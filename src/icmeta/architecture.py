@@ -1,5 +1,5 @@
-"""What each head and each layer does: the architecture experiments (Figs. 8, 9, 16, 17, 19, 20,
-22, 23), drawn from stored sweeps (`icmeta.sweeps.load_sweep`); nothing here trains.
+"""What each head and each layer does: the architecture experiments (Figs. 8, 9, 16, 17, 19-23),
+drawn from stored sweeps (`icmeta.sweeps.load_sweep`); nothing here trains.
 
 **Head roles.** Table 1 of the paper names each circuit by one metric in each layer:
 
