@@ -31,13 +31,14 @@ SYMBOLS = {
     "arch": "attention-only (paper) or standard (attention + MLP, LayerNorm)",
     "w_o": "output matrix W_O after attention", "classifier_hidden": "hidden layers of the ReLU classifier",
     "lr": "SGD learning rate", "steps": "training steps", "batch_size": "sequences per step",
+    "loss": "cross-entropy on the query's label (query, paper) or on every label (all_labels, Fig. 21)",
 }
 
 
 # Where each value of the `paper` preset comes from: the paper's text, its official code (where
 # the text is silent or differs, see the reproduction notes), or this project (how it measures).
 FROM_PAPER = {"K", "L", "T", "N", "D", "P", "eps", "p_B", "B", "alpha", "beta", "task_maps", "query", "arch", "layers",
-              "heads", "w_o", "classifier_hidden", "mask", "attn_scale", "optimizer", "lr", "batch_size",
+              "heads", "w_o", "classifier_hidden", "mask", "attn_scale", "optimizer", "lr", "batch_size", "loss",
               "delta_t (ΔAcc Δt)", "width (P+D)"}
 FROM_CODE = {"labels", "positions", "steps"}
 
