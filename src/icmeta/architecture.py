@@ -290,8 +290,8 @@ def fig19(sr: SweepRuns, seed: int = 0):
 
 def fig20(sr: SweepRuns, early: int | None = None, seed: int = 0):
     """Fig. 20: the standard transformer's accuracy (every seed) and its maps at step `early`
-    (default: the middle, on a log scale, of the seed's first plateau; else where accuracy
-    first passes half-way to its final value) and at the end (one seed)."""
+    (default: the middle, on a log scale, of the seed's SCC plateau, else of its first plateau,
+    else where accuracy first passes half-way to its final value) and at the end (one seed)."""
     r = sr.run(sr.labels[0], seed)
     pats = r.patterns(seed=seed)
     if early is None:
@@ -311,7 +311,8 @@ def fig20(sr: SweepRuns, early: int | None = None, seed: int = 0):
 def _early_step(run) -> int:
     pt = run.phases()
     if len(pt):
-        return int(math.sqrt(max(pt.start.iloc[0], 1) * max(pt.end.iloc[0], 1)))
+        p = pt[pt.circuit == "SCC"].iloc[0] if (pt.circuit == "SCC").any() else pt.iloc[0]
+        return int(math.sqrt(max(p.start, 1) * max(p.end, 1)))
     from .tables import first_step
 
     acc = run.metrics[run.metrics.metric == "acc"].sort_values("step")
