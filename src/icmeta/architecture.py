@@ -39,7 +39,7 @@ import seaborn as sns  # noqa: E402
 
 from .figures import draw_map  # noqa: E402
 from .metrics import uniform_pattern  # noqa: E402
-from .sweep_figures import CIRCUIT_COLORS, _final, sweep_grid  # noqa: E402
+from .sweep_figures import CIRCUIT_COLORS, _final, attention_maps, nearest_snapshot, sweep_grid  # noqa: E402
 from .sweeps import SweepRuns  # noqa: E402
 
 METRICS = ("bigram", "label_attention", "chunk_example")
@@ -163,7 +163,7 @@ def head_maps(run, step: int | None = None, title: str = "", heads: list[int] | 
     """Mean attention map of every layer (rows) and head (columns) at the snapshot nearest
     `step` (default: the last)."""
     pats = run.patterns(seed=seed)
-    i = len(pats["steps"]) - 1 if step is None else _nearest(pats["steps"], step)
+    i = len(pats["steps"]) - 1 if step is None else nearest_snapshot(pats["steps"], step)
     nl, H = pats["mean"].shape[1:3]
     heads = list(range(1, H + 1)) if heads is None else heads
     fig, axes = plt.subplots(nl, len(heads), figsize=(2.0 * len(heads) + 0.4, 2.0 * nl), layout="constrained", squeeze=False)
@@ -173,10 +173,6 @@ def head_maps(run, step: int | None = None, title: str = "", heads: list[int] | 
                      ylabel=f"layer {layer + 1}" if j == 0 else None)
     fig.suptitle(f"{title}step {int(pats['steps'][i]):,}", fontsize=9)
     return fig
-
-
-def _nearest(steps: np.ndarray, step: int) -> int:
-    return int(np.argmin(np.abs(np.log(np.maximum(steps, 1)) - math.log(max(step, 1)))))
 
 
 def accuracy_overlay(sr: SweepRuns, labels: list[str] | None = None, ax=None):
@@ -238,10 +234,13 @@ def fig17(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
 
 
 def _role_band(ax, d: pd.DataFrame) -> None:
+    """One span per run of equal roles (from its first step to the next run's), under the curves."""
     steps = d.step.clip(lower=1).to_numpy()
-    for s0, s1, role in zip(steps[:-1], steps[1:], d.role.to_numpy()[:-1]):
-        if role in CIRCUIT_COLORS:
-            ax.axvspan(s0, s1, ymin=0, ymax=0.06, color=CIRCUIT_COLORS[role], lw=0)
+    roles_ = d.role.to_numpy()
+    starts = [0, *(i for i in range(1, len(roles_)) if roles_[i] != roles_[i - 1])]
+    for a, b in zip(starts, [*starts[1:], len(roles_) - 1]):
+        if roles_[a] in CIRCUIT_COLORS and b > a:
+            ax.axvspan(steps[a], steps[b], ymin=0, ymax=0.06, color=CIRCUIT_COLORS[roles_[a]], lw=0)
 
 
 def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
@@ -266,20 +265,7 @@ def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
     ax.set_xlabel("step")
     ax.legend(fontsize=7, loc="upper left")
     ax.set_title(f"{label}, seed {seed}: head {h}, the FCC head at the end", fontsize=9)
-    return fig, _head_maps_at(r, h, [int(peak.step), int(d.step.max())], seed)
-
-
-def _head_maps_at(run, head: int, steps: list[int], seed: int):
-    pats = run.patterns(seed=seed)
-    nl = pats["mean"].shape[1]
-    fig, axes = plt.subplots(nl, len(steps), figsize=(2.1 * len(steps) + 0.4, 2.0 * nl), layout="constrained", squeeze=False)
-    for j, s in enumerate(steps):
-        i = _nearest(pats["steps"], s)
-        for layer in range(nl):
-            draw_map(axes[layer][j], pats["mean"][i, layer, head - 1], title=f"step {int(pats['steps'][i]):,}" if layer == 0 else None,
-                     ylabel=f"layer {layer + 1}" if j == 0 else None)
-    fig.suptitle(f"head {head}", fontsize=9)
-    return fig
+    return fig, attention_maps(r, [int(peak.step), int(d.step.max())], title=f"head {h}", head=h, seed=seed)
 
 
 def fig19(sr: SweepRuns, seed: int = 0):
@@ -293,19 +279,9 @@ def fig20(sr: SweepRuns, early: int | None = None, seed: int = 0):
     (default: the middle, on a log scale, of the seed's SCC plateau, else of its first plateau,
     else where accuracy first passes half-way to its final value) and at the end (one seed)."""
     r = sr.run(sr.labels[0], seed)
-    pats = r.patterns(seed=seed)
-    if early is None:
-        early = _early_step(r)
-    steps = [early, int(pats["steps"][-1])]
-    nl = pats["mean"].shape[1]
-    fig, axes = plt.subplots(nl, 2, figsize=(4.6, 2.0 * nl), layout="constrained", squeeze=False)
-    for j, s in enumerate(steps):
-        i = _nearest(pats["steps"], s)
-        for layer in range(nl):
-            draw_map(axes[layer][j], pats["mean"][i, layer].mean(0), title=f"step {int(pats['steps'][i]):,}" if layer == 0 else None,
-                     ylabel=f"layer {layer + 1}" if j == 0 else None)
-    fig.suptitle(f"seed {seed}", fontsize=9)
-    return sweep_grid(sr, height=2.6), fig
+    early = _early_step(r) if early is None else early
+    maps = attention_maps(r, [early, r.last_step], title=f"seed {seed}", seed=seed)
+    return sweep_grid(sr, height=2.6), maps
 
 
 def _early_step(run) -> int:

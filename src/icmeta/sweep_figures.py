@@ -367,15 +367,23 @@ def fig6(run):
     return fig
 
 
-def attention_maps(run, steps: list[int], title: str = ""):
-    """Mean attention maps of every layer at the snapshot steps nearest `steps` (first member)."""
-    pats = run.patterns()
+def nearest_snapshot(steps: np.ndarray, step: int) -> int:
+    """Index of the attention snapshot whose step is nearest `step` on a log scale."""
+    return int(np.argmin(np.abs(np.log(np.maximum(steps, 1)) - math.log(max(step, 1)))))
+
+
+def attention_maps(run, steps: list[int], title: str = "", head: int | None = None, seed: int | None = None):
+    """Mean attention maps of every layer (rows) at the snapshot steps nearest `steps` (columns):
+    of one head (1-based), or averaged over heads; the member of `seed` (default the first)."""
+    pats = run.patterns(seed=seed)
     nl = pats["mean"].shape[1]
     fig, axes = plt.subplots(nl, len(steps), figsize=(2.1 * len(steps) + 0.4, 2.1 * nl), layout="constrained", squeeze=False)
     for j, want in enumerate(steps):
-        i = int(np.argmin(np.abs(np.log(np.maximum(pats["steps"], 1)) - math.log(max(want, 1)))))
+        i = nearest_snapshot(pats["steps"], want)
         for layer in range(nl):
-            draw_map(axes[layer][j], pats["mean"][i, layer].mean(0), title=f"step {int(pats['steps'][i])}" if layer == 0 else None,
+            p = pats["mean"][i, layer]
+            draw_map(axes[layer][j], p.mean(0) if head is None else p[head - 1],
+                     title=f"step {int(pats['steps'][i])}" if layer == 0 else None,
                      ylabel=f"layer {layer + 1}" if j == 0 else None)
     if title:
         fig.suptitle(title, fontsize=9)
