@@ -84,7 +84,8 @@ def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
     grid = Sweep("grid", (Axis.of("K", [16, 32]), Axis.of("eps", [0.1, 0.5])), tiny + (("L", 16),), title="t")
     theory = Sweep("fig5", (Axis.tied(["K", "L"], [8, 16]),), tiny + (("task_maps", "disjoint"), ("T", 2), ("mask", "scc")))
     check = Sweep("grid_lr", (Axis.of("K", [16]), Axis.of("eps", [0.5])), tiny + (("L", 16), ("lr", 0.05)), base="grid")
-    for sw in (grid, theory, check):
+    lower = Sweep("grid_gpu", check.axes, tiny + (("L", 16), ("lr", 0.02)))  # a third rate, as a GPU check adds
+    for sw in (grid, theory, check, lower):
         for group in plan_groups([m.config for m in sw.members("fast", [0, 1])], 4):
             train_group(group, tmp_path)
     sr = load_sweep(grid, "fast", [0, 1], root=tmp_path)
@@ -118,6 +119,30 @@ def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
     plt.close(fig)
     t = SF.lr_check_table(fast, slow)
     assert list(t.lr) == ["0.1", "0.05"] and list(t.setting) == ["K=16,eps=0.5"] * 2
+    # three rates: the lowest solid, the middle one dotted, one row per rate
+    lowest = load_sweep(lower, "fast", [0, 1], root=tmp_path)
+    fig = SF.lr_check(fast, slow, lowest)
+    lines = [l for l in fig.axes[0].get_lines() if len(l.get_xdata()) > 2]
+    assert len(lines) == 6 and any(np.allclose(l.get_xdata(), np.sort(steps) * 2) for l in lines)  # lr 0.02: x 2
+    plt.close(fig)
+    assert list(SF.lr_check_table(fast, slow, lowest).lr) == ["0.1", "0.05", "0.02"]
+    # the stay near the context-free level, on the paper's clock, from the smoothed stored accuracy
+    dwell = SF.level_dwell(fast, slow, lowest)
+    assert list(dwell.lr) == ["0.1", "0.05", "0.02"] and {"seed 0", "seed 1"} <= set(dwell.columns)
+    r = lowest.run("K=16,eps=0.5", 1)
+    a = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean().rolling(9, center=True, min_periods=1).mean()
+    near = a[(a - r.ceilings()[0]["ignore"]).abs() <= 0.06]
+    cell = dwell.set_index("lr").loc["0.02", "seed 1"]
+    if len(near) and near.index.min() > 0:
+        assert cell.startswith(f"{near.index.min() * 2:,.0f}–{near.index.max() * 2:,.0f}")
+    else:
+        assert cell == "–"
+    # the cost of each setting, from the runs' records (the grid trained in groups: 1/n of a group each)
+    cost = SF.cost_table(sr).set_index("setting")
+    assert list(cost.index) == sr.labels and (cost["tokens per sequence"] == 2 * 4 + 1).all()
+    runs = [r for m, r in zip(sr.members, sr.runs) if m.label == "K=16,eps=0.5"]
+    each = sorted(r.wall_time_s / r.info["trained_in"]["members"] for r in runs)
+    assert cost.loc["K=16,eps=0.5", "s per model (median)"] == round(float(np.median(each)))
     with pytest.raises(ConfigError, match="labels"):
         load_sweep(grid, "fast", [0, 1], root=tmp_path, labels=["K=99"])
     plt.close(SF.phase_diagram(sr, "K", "eps"))

@@ -239,3 +239,25 @@ def test_a_sweep_submits_to_a_running_dask_scheduler(tmp_path):
     assert res.ok and res.trained == 2 and all(d is not None for d in res.directories)
     alone = load_or_train([members[1].config], root=tmp_path / "alone", progress=False)
     pd.testing.assert_frame_equal(member_metrics(load_run(res.directories[1])), member_metrics(alone))
+
+
+def test_gpu_checks_are_the_base_sweeps_settings_at_the_paper_preset_read_from_runs_gpu(tmp_path):
+    from icmeta.store import StoreError
+    from icmeta.sweeps import GPU_CHECKS, load_gpu_check
+
+    check = GPU_CHECKS["fig16_paper"]
+    paper = {(m.label, m.seed): m for m in SWEEPS["fig16"].members("paper", device="cuda")}
+    members = check.members()
+    assert {m.label for m in members} == {"heads=2", "heads=4"} and len(members) == 6
+    for m in members:  # the paper preset's member of Fig. 16, at the length the device time allowed
+        b = paper[m.label, m.seed]
+        assert m.config.train.lr == 0.01 and m.config.train.steps == dict(check.steps)[m.label]
+        assert flatten(replace(m.config, train=replace(m.config.train, steps=b.config.train.steps))) == flatten(b.config)
+    # the committed runs (runs/gpu/fig16_paper/), made on a GPU with these configs
+    sr = load_gpu_check("fig16_paper", root=Path(__file__).resolve().parents[1] / "runs" / "gpu" / "fig16_paper")
+    assert [r.config for r in sr.runs] == [m.config for m in members]
+    assert all(r.info["segments"][-1]["device"] == "cuda" for r in sr.runs)
+    with pytest.raises(StoreError, match="device_sweep.py OUT SECONDS --preset paper --vary heads=4 --set steps=100000"):
+        load_gpu_check("fig16_paper", root=tmp_path)
+    with pytest.raises(ConfigError, match="fig16_paper"):
+        load_gpu_check("fig99")

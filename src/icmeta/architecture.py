@@ -27,6 +27,7 @@ of 0.44), so it scores as no clean circuit; one-head states are named by their a
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import matplotlib
 
@@ -264,7 +265,7 @@ def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
     ax.set_ylim(-0.08, 1.02)
     ax.set_xlabel("step")
     ax.legend(fontsize=7, loc="upper left")
-    ax.set_title(f"{label}, seed {seed}: head {h}, the FCC head at the end", fontsize=9)
+    ax.set_title(f"{label}, seed {seed}: head {h}, the highest FCC score at the end", fontsize=9)
     return fig, attention_maps(r, [int(peak.step), int(d.step.max())], title=f"head {h}", head=h, seed=seed)
 
 
@@ -302,15 +303,16 @@ def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "lay
     pats = [r.patterns(seed=seed) for r in runs]
     depth = max(p["mean"].shape[1] for p in pats)
     fig, axes = plt.subplots(depth, len(runs), figsize=(2.1 * len(runs) + 0.4, 2.0 * depth), layout="constrained", squeeze=False)
+    layers = [p["mean"].shape[1] for p in pats]
     for j, (label, p) in enumerate(zip(labels, pats)):
-        nl = p["mean"].shape[1]
         for layer in range(depth):
             ax = axes[layer][j]
-            if layer >= nl:
+            if layer >= layers[j]:
                 ax.axis("off")
                 continue
+            first = min(k for k, n in enumerate(layers) if n > layer)  # the first column with this layer
             draw_map(ax, p["mean"][-1, layer].mean(0), title=label if layer == 0 else None,
-                     ylabel=f"layer {layer + 1}" if j == 0 else None)
+                     ylabel=f"layer {layer + 1}" if j == first else None)
     fig.suptitle(f"seed {seed}, step {int(pats[0]['steps'][-1]):,}", fontsize=9)
     return fig
 
@@ -373,12 +375,27 @@ def _first(seeds) -> int:
     return list(seeds)[0] if seeds else 0
 
 
+def _gpu_check(name, preset, seeds, root):
+    """A GPU check (`icmeta.sweeps.GPU_CHECKS`) beside its base settings at `fast` and at the lr
+    check's rate: the three rates on the paper's clock (`sweep_figures.lr_check`)."""
+    from .config import ConfigError
+    from .sweep_figures import lr_check
+    from .sweeps import GPU_CHECKS, load_gpu_check, load_lr_check
+
+    if preset != "fast":
+        raise ConfigError("preset", preset, f"fast ({name} sets the paper preset's lr 0.01 beside fast and its lr check)")
+    fast, slow = load_lr_check(f"{GPU_CHECKS[name].base}_lr", seeds, root)
+    gpu = load_gpu_check(name, seeds, None if root is None else Path(root) / "gpu" / name)
+    return lr_check(fast, slow, gpu)
+
+
 # name -> (preset, seeds, root) -> [(file stem, Figure)]; nothing trains (see icmeta.sweep_figures)
 ARCH_FIGURES = {
     "fig8": lambda p, s, root: list(zip(("fig8a", "fig8b"), fig8(_load("fig16", p, s, root), _first(s)))),
     "fig9": lambda p, s, root: list(zip(("fig9", "fig9_maps"), fig9(_load("fig16", p, s, root), seed=_first(s)))),
     "fig16": lambda p, s, root: list(zip(("fig16a", "fig16b"), fig16(_load("fig16", p, s, root), _first(s)))),
     "fig17": lambda p, s, root: [("fig17", fig17(_load("fig16", p, s, root), seed=_first(s)))],
+    "fig16_paper": lambda p, s, root: [("fig16_paper", _gpu_check("fig16_paper", p, s, root))],
     "fig19": lambda p, s, root: list(zip(("fig19a", "fig19b"), fig19(_load("fig19", p, s, root), _first(s)))),
     "fig20": lambda p, s, root: list(zip(("fig20a", "fig20b"), fig20(_load("fig20", p, s, root), seed=_first(s)))),
     "fig21": lambda p, s, root: [("fig21", fig21(_load("fig21", p, s, root)))],

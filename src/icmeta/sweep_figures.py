@@ -163,12 +163,14 @@ def copy_circuit_table(sr: SweepRuns) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(["setting", "seed"])
 
 
-def lr_check_table(fast: SweepRuns, slow: SweepRuns) -> pd.DataFrame:
-    """`plateau_table` of the same settings at `fast` and at a learning-rate check, one row per
-    setting and lr, with the step at which each seed's accuracy first reaches 0.95 on the paper's
-    clock (step x lr / 0.01: events move as 1/lr, so equal numbers mean the same event)."""
+def lr_check_table(fast: SweepRuns, *slower: SweepRuns) -> pd.DataFrame:
+    """`plateau_table` of the same settings at `fast` and at one or more lower learning rates (an
+    lr check, a GPU check), one row per setting and lr, with the step at which each seed's
+    accuracy first reaches 0.95 on the paper's clock (step x lr / 0.01: events move as 1/lr, so
+    equal numbers mean the same event)."""
     parts = []
-    for sr in (fast, slow):
+    slow = slower[-1]
+    for sr in (fast, *slower):
         t = plateau_table(sr)
         lr = sr.members[0].config.train.lr
         t.insert(1, "lr", f"{lr:g}")
@@ -177,11 +179,57 @@ def lr_check_table(fast: SweepRuns, slow: SweepRuns) -> pd.DataFrame:
             s = [first_step(r.metrics, 0.95) for m, r in zip(sr.members, sr.runs) if m.label == label]
             reach.append(" / ".join("–" if x is None else f"{round(x * lr / 0.01):,}" for x in s))
         t["acc ≥ 0.95 at (paper clock), per seed"] = reach
-        t.insert(2, "steps", f"{sr.members[0].config.train.steps:,}")
+        steps = {m.label: m.config.train.steps for m in sr.members}
+        t.insert(2, "steps", [f"{steps[label]:,}" for label in t.setting])
         parts.append(t)
     order = {label: i for i, label in enumerate(slow.labels)}
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values("setting", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+
+
+def level_dwell(*rates: SweepRuns, strategy: str = "ignore", band: float = 0.06, window: int = 9) -> pd.DataFrame:
+    """How long each seed's accuracy stays near one strategy's Bayes ceiling (default: the
+    context-free level, where the NCC plateau sits), on the paper's clock (step x lr / 0.01), for
+    the same settings at one or more learning rates. Accuracy is smoothed over `window`
+    evaluations; a cell gives the first and the last step within ±`band` of the seed's ceiling (of
+    its own evaluation draws) and their ratio: a plateau is a long stay, a smooth rise passes through the band in a short one. One
+    row per setting and lr, one column per seed."""
+    rows = []
+    for sr in rates:
+        for m, r in zip(sr.members, sr.runs):
+            lr = m.config.train.lr
+            acc = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean()
+            acc = acc.rolling(window, center=True, min_periods=1).mean()
+            level = float(r.ceilings()[0][strategy])
+            near = acc[(acc - level).abs() <= band]
+            if len(near) and near.index.min() > 0:
+                a, b = near.index.min() * lr / 0.01, near.index.max() * lr / 0.01
+                text = f"{a:,.0f}–{b:,.0f} (×{b / a:.2f})"
+            else:
+                text = "–"
+            rows.append({"setting": m.label, "lr": f"{lr:g}", "seed": f"seed {m.seed}", "near": text})
+    df = pd.DataFrame(rows)
+    out = df.pivot_table(index=["setting", "lr"], columns="seed", values="near", aggfunc="first", sort=False)
+    return out.reset_index().rename_axis(columns=None)
+
+
+def cost_table(sr: SweepRuns) -> pd.DataFrame:
+    """Per setting, what its models cost to train, from each stored run's record: tokens per
+    sequence (N pairs and the query: 2N + 1), the training wall time per model (median and range
+    over seeds; a model trained in a group of n counts for 1/n of the group's time), the median
+    milliseconds per step, and the torch threads each had."""
+    rows = []
+    for label in sr.labels:
+        runs = [r for m, r in zip(sr.members, sr.runs) if m.label == label]
+        secs = [r.wall_time_s / r.info.get("trained_in", {}).get("members", 1) for r in runs]
+        steps = [r.config.train.steps for r in runs]
+        threads = sorted({s["threads"] for r in runs for s in r.info.get("segments", [])})
+        rows.append({"setting": label, "tokens per sequence": 2 * runs[0].config.task.N + 1,
+                     "s per model (median)": round(float(np.median(secs))),
+                     "range over seeds": f"{min(secs):,.0f}–{max(secs):,.0f}",
+                     "ms per step": round(float(np.median([t / n * 1000 for t, n in zip(secs, steps)])), 1),
+                     "threads": ", ".join(map(str, threads))})
+    return pd.DataFrame(rows)
 
 
 def task_table(sr: SweepRuns, label: str) -> pd.DataFrame:
@@ -477,21 +525,23 @@ def fig11(N: int = 4):
     return fig
 
 
-def lr_check(fast: SweepRuns, slow: SweepRuns, height: float = 2.5):
-    """One panel per setting: every seed (colour) at `fast` (dashed) and at the check's lower
-    learning rate (solid), on the paper's clock (step x lr / 0.01), with the Bayes ceilings of the
-    three strategies (mean over the seeds' draws) in gray."""
+def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5):
+    """One panel per setting: every seed (colour) at `fast` (dashed) and at one or more lower
+    learning rates (the lowest solid, one between dotted), on the paper's clock (step x lr / 0.01),
+    with the Bayes ceilings of the three strategies (mean over the seeds' draws) in gray."""
     parts = []
-    for sr in (fast, slow):
+    slow = slower[-1]
+    for sr in (fast, *slower):
         for m, r in zip(sr.members, sr.runs):
             lr = m.config.train.lr
             d = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean().reset_index()
             d = d[d.step > 0]
             parts.append(d.assign(clock=d.step * lr / 0.01, label=m.label, seed=m.seed, lr=f"lr {lr:g}"))
     df = pd.concat(parts, ignore_index=True)
-    lrs = [f"lr {sr.members[0].config.train.lr:g}" for sr in (fast, slow)]
+    lrs = [f"lr {sr.members[0].config.train.lr:g}" for sr in (fast, *slower)]
+    dashes = {lr: d for lr, d in zip(lrs, [(3, 2), *[(1, 1.5)] * (len(lrs) - 2), ""])}
     g = sns.relplot(data=df, x="clock", y="value", col="label", hue="seed", style="lr", style_order=lrs,
-                    dashes={lrs[0]: (3, 2), lrs[1]: ""}, kind="line", palette=SEED_COLORS, height=height,
+                    dashes=dashes, kind="line", palette=SEED_COLORS, height=height,
                     aspect=1.3, linewidth=1.1, estimator=None, col_wrap=min(len(slow.labels), 3),
                     facet_kws={"sharey": True})
     for label, ax in g.axes_dict.items():
@@ -621,4 +671,4 @@ def _architecture(name: str):
     return draw
 
 
-SWEEP_FIGURES.update({n: _architecture(n) for n in ("fig8", "fig9", "fig16", "fig17", "fig19", "fig20", "fig21", "fig22", "fig23")})
+SWEEP_FIGURES.update({n: _architecture(n) for n in ("fig8", "fig9", "fig16", "fig16_paper", "fig17", "fig19", "fig20", "fig21", "fig22", "fig23")})

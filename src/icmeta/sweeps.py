@@ -16,14 +16,14 @@ sweep's stored runs (it never trains; the runner is `icmeta.train.sweep`).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
 
 from .config import PRESET_SEEDS, PRESETS, VARIANT_STEPS, Config, ConfigError, _split, flatten, preset, set_field, validate
-from .store import Run, StoreError, find_run
+from .store import Run, StoreError, default_runs_root, find_run
 
 Setting = tuple[tuple[str, Any], ...]  # ((field, value), ...), hashable
 
@@ -335,6 +335,67 @@ def load_sweep(name_or_sweep: str | Sweep, preset_name: str = "fast", seeds: Seq
         raise StoreError(f"{sw.name}: {len(missing)} of {len(members)} runs not stored ({shown}); train them with: "
                          f"python -m icmeta sweep {sw.name} --preset {preset_name}{seeds_opt}")
     return SweepRuns(sw, members, runs)
+
+
+# ------------------------------------------------------------------ checks on a lent GPU
+
+# The paper's own learning rate (the `paper` preset, lr 0.01) needs ten times `fast`'s steps: on
+# this project's CPUs days for a sweep, on a lent GPU minutes. Such checks are trained with
+# `scripts/device_sweep.py` and stored under runs/gpu/<name>/ (how each was made:
+# runs/gpu/README.md); the book reads them and nothing here retrains them. Each setting keeps
+# the length its session's device time allowed.
+@dataclass(frozen=True)
+class GpuCheck:
+    """Settings of sweep `base` trained at the `paper` preset on a GPU.
+
+    Attributes:
+        name: its folder under runs/gpu/ and the figure that draws it.
+        base: the sweep whose settings (labels) it trains.
+        steps: (setting label, training steps) of each setting trained.
+        title: one line for figures.
+    """
+
+    name: str
+    base: str
+    steps: tuple[tuple[str, int], ...]
+    title: str
+
+    def members(self, seeds: Sequence[int] | None = None) -> list[Member]:
+        steps = dict(self.steps)
+        return [replace(m, config=validate(set_field(m.config, "steps", steps[m.label])))
+                for m in SWEEPS[self.base].members("paper", seeds, device="cuda") if m.label in steps]
+
+    def command(self, label: str) -> str:
+        steps = dict(self.steps)[label]
+        field, value = label.split("=")
+        extra = "" if steps == SWEEPS[self.base].steps_for("paper") else f" --set steps={steps}"
+        return f"python3 scripts/device_sweep.py OUT SECONDS --preset paper --vary {field}={value}{extra}"
+
+
+GPU_CHECKS: dict[str, GpuCheck] = {c.name: c for c in [
+    # 2 heads at the paper's full variant length; 4 heads for what was left of the 15 minutes
+    GpuCheck("fig16_paper", "fig16", (("heads=2", 150_000), ("heads=4", 100_000)),
+             "2 and 4 heads, at the paper's lr 0.01 (on a GPU)"),
+]}
+
+
+def load_gpu_check(name: str, seeds: Sequence[int] | None = None, root: Path | str | None = None) -> SweepRuns:
+    """The stored runs of a GPU check (`GPU_CHECKS`), from runs/gpu/<name>/ (or `root`); never
+    trains. Raises `StoreError` in one line naming the missing members and the command that
+    trains them on a GPU."""
+    if name not in GPU_CHECKS:
+        raise ConfigError("GPU check", name, ", ".join(GPU_CHECKS))
+    check = GPU_CHECKS[name]
+    members = check.members(seeds)
+    root = Path(root) if root is not None else default_runs_root() / "gpu" / name
+    runs = [find_run([m.config], root) for m in members]
+    missing = [m for m, r in zip(members, runs) if r is None]
+    if missing:
+        how = "; ".join(dict.fromkeys(check.command(m.label) for m in missing))
+        raise StoreError(f"{name}: {len(missing)} of {len(members)} runs not stored in {root}; they train on a GPU "
+                         f"(then copy OUT's runs there): {how}")
+    base = SWEEPS[check.base]
+    return SweepRuns(Sweep(name, base.axes, title=check.title, presets=("paper",)), members, runs)
 
 
 def load_lr_check(name: str, seeds: Sequence[int] | None = None, root: Path | str | None = None) -> tuple[SweepRuns, SweepRuns]:
