@@ -77,7 +77,7 @@ def test_lr_checks_retrain_their_base_settings_at_a_lower_lr_and_only_at_fast():
     from icmeta.sweeps import LR_CHECK
 
     checks = {n: s for n, s in SWEEPS.items() if s.base}
-    assert set(checks) == {"fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr", "fig12_lr", "fig16_lr", "fig22_lr"}
+    assert set(checks) == {"fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr", "fig12_lr", "fig16_lr", "fig19_lr", "fig22_lr"}
     for name, check in checks.items():
         base = {(m.label, m.seed): m for m in SWEEPS[check.base].members("fast")}
         for m in check.members("fast"):

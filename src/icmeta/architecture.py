@@ -269,10 +269,17 @@ def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
     return fig, attention_maps(r, [int(peak.step), int(d.step.max())], title=f"head {h}", head=h, seed=seed)
 
 
-def fig19(sr: SweepRuns, seed: int = 0):
+def fig19(sr: SweepRuns, seed: int = 0, label: str = "N=16"):
     """Fig. 19: accuracy for every context length N (one panel each, Bayes ceilings of each N's
-    draws), and the maps of the N = 16 model at the end (one seed)."""
-    return sweep_grid(sr, col_wrap=3, height=2.3), head_maps(sr.run("N=16", seed), title=f"N = 16, seed {seed}, ", seed=seed)
+    draws), and the maps of the N = 16 model's two layers at the end (one seed), side by side
+    and large enough to read its 33 tokens."""
+    pats = sr.run(label, seed).patterns(seed=seed)
+    nl = pats["mean"].shape[1]
+    maps, axes = plt.subplots(1, nl, figsize=(3.9 * nl + 0.3, 4.1), layout="constrained", squeeze=False)
+    for layer in range(nl):
+        draw_map(axes[0][layer], pats["mean"][-1, layer].mean(0), title=f"layer {layer + 1}")
+    maps.suptitle(f"{label}, seed {seed}, step {int(pats['steps'][-1]):,}", fontsize=9)
+    return sweep_grid(sr, col_wrap=3, height=2.3), maps
 
 
 def fig20(sr: SweepRuns, early: int | None = None, seed: int = 0):

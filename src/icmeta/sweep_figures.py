@@ -651,7 +651,7 @@ SWEEP_FIGURES = {
     "fig11": lambda preset, seeds, root: [("fig11", fig11())],
     "fig12": _fig12,
     "fig12_classes": _fig12_classes,
-    **{f"{b}_lr": _lr(f"{b}_lr") for b in ("fig7a", "fig7b", "fig7c", "fig7d", "fig12", "fig16", "fig22")},
+    **{f"{b}_lr": _lr(f"{b}_lr") for b in ("fig7a", "fig7b", "fig7c", "fig7d", "fig12", "fig16", "fig19", "fig22")},
     "fig13": _one("fig13", fig13),
     "fig14": lambda preset, seeds, root: [("fig14", fig14())],
     "fig15a": _panel("fig15a"),

@@ -244,6 +244,9 @@ SWEEPS.update({s.name: s for s in [
     # 5 layers diverge at `fast` (loss NaN near step 8,200 in 2 seeds of 3) after passing 0.95 by
     # step 4,400
     _lr_check("fig22", Axis.of("layers", [5]), 20_000),
+    # at N = 16 the layer-1 chunk example stays at its uniform value at `fast`, against the
+    # paper's FCC maps; the last jump passes 0.95 by step 5,340
+    _lr_check("fig19", Axis.of("N", [16]), 20_000),
 ]})
 # Beyond the paper: the copy task with more classes, where memorising each class's label is
 # harder than copying it from the context (Reddy's induction-head regime has many rare classes).
