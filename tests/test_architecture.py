@@ -124,8 +124,8 @@ def test_all_labels_training_reports_query_accuracy_and_each_label(tiny, tmp_pat
 
 
 def test_length_and_standard_figures_draw_from_a_stored_sweep(tmp_path):
-    """Figs. 19 and 20 are not in the book yet (their runs are training): their figures are drawn
-    here from tiny stored sweeps of the same shape, so the code is ready when the runs are."""
+    """Figs. 19 and 20 drawn from tiny stored sweeps of the same shape (the book draws them from
+    the stored 15,000- and 40,000-step runs)."""
     import matplotlib.pyplot as plt
 
     from icmeta.sweeps import Axis, Sweep, load_sweep
@@ -139,3 +139,28 @@ def test_length_and_standard_figures_draw_from_a_stored_sweep(tmp_path):
         figs = draw(sr, seed=0)
         assert len(figs) == 2 and all(f.axes for f in figs)
         plt.close("all")
+
+
+def test_the_head_explorer_shows_every_head_and_its_role_at_each_snapshot(tmp_path):
+    from icmeta.explorer import explorer_widget
+    from icmeta.sweeps import Axis, Sweep, load_sweep
+
+    tiny = {"steps": 60, "batch_size": 16, "eval_size": 64, "eval_every": 10, "K": 40, "L": 8}
+    sweep = Sweep("th", (Axis.of("heads", [2]),), tuple(tiny.items()))
+    for m in sweep.members("fast", [0, 1]):
+        load_or_train([m.config], root=tmp_path, progress=False)
+    sr = load_sweep(sweep, "fast", [0, 1], root=tmp_path)
+    frames = A.head_explorer_frames(sr, "heads=2", per_decade=3)
+    steps = {s: [f["step"] for f in frames if f["seed"] == s] for s in (0, 1)}
+    snapshots = [int(x) for x in sr.run("heads=2", 0).patterns(seed=0)["steps"]]
+    assert steps[0] == steps[1] and steps[0][0] == snapshots[0] and steps[0][-1] == snapshots[-1]
+    assert all(f["image_png"].startswith(b"\x89PNG") for f in frames)
+    # the caption names each head's role at the nearest measured step, as `roles` computes it
+    last = frames[-1]
+    r = A.roles(sr.run("heads=2", last["seed"]))
+    at = r[r.step == r.step.max()].set_index("head")
+    lines = last["caption"].splitlines()
+    assert lines[0].startswith(f"heads=2 · seed {last['seed']} · step {last['step']:,}")
+    for h in (1, 2):
+        assert lines[h].startswith(f"head {h}: {at.loc[h, 'role']}") and f"FCC {at.loc[h, 'FCC']:+.2f}" in lines[h]
+    assert explorer_widget(frames, seeds=[0, 1]).links

@@ -176,6 +176,49 @@ def head_maps(run, step: int | None = None, title: str = "", heads: list[int] | 
     return fig
 
 
+def head_explorer_frames(sr: SweepRuns, label: str = "heads=2", per_decade: int = 6, dpi: int = 80) -> list[dict]:
+    """Frames for `icmeta.explorer.explorer_widget` from a multi-head setting: for each seed and
+    attention snapshot (about `per_decade` per decade of steps, the first and last always), the
+    mean map of every head (columns) in every layer (rows), and a caption with accuracy and each
+    head's role at the nearest measured step, its three circuit scores and each layer's pattern
+    read alone (`layer_pattern`)."""
+    import io
+
+    frames = []
+    for m, r in zip(sr.members, sr.runs):
+        if m.label != label:
+            continue
+        pats = r.patterns(seed=m.seed)
+        steps = np.asarray(pats["steps"])
+        top = max(int(steps.max()), 10)
+        grid = np.logspace(0, np.log10(top), int(per_decade * np.log10(top)) + 1)
+        keep = {int(steps[np.argmin(np.abs(steps - g))]) for g in grid} | {int(steps[0]), int(steps[-1])}
+        f = roles(r)
+        measured = np.sort(f.step.unique())
+        acc = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean()
+        N = m.config.task.N
+        for i, step in enumerate(steps):
+            if int(step) not in keep:
+                continue
+            near = int(measured[np.argmin(np.abs(measured - step))])
+            lines = [f"{label} · seed {m.seed} · step {int(step):,} · acc {acc.iloc[np.argmin(np.abs(acc.index - step))]:.3f}"]
+            for _, h in f[f.step == near].sort_values("head").iterrows():
+                rows = h.to_frame().T
+                lines.append(f"head {int(h['head'])}: {h.role:<4} (NCC {h.NCC:+.2f}, SCC {h.SCC:+.2f}, FCC {h.FCC:+.2f}) · "
+                             f"layer 1 {layer_pattern(rows, 1, N)}, layer 2 {layer_pattern(rows, 2, N)}")
+            nl, H = pats["mean"].shape[1:3]
+            fig, axes = plt.subplots(nl, H, figsize=(2.1 * H + 0.3, 2.1 * nl), layout="constrained", squeeze=False)
+            for layer in range(nl):
+                for h in range(H):
+                    draw_map(axes[layer][h], pats["mean"][i, layer, h], title=f"head {h + 1}" if layer == 0 else None,
+                             ylabel=f"layer {layer + 1}" if h == 0 else None)
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
+            plt.close(fig)
+            frames.append({"seed": int(m.seed), "step": int(step), "caption": "\n".join(lines), "image_png": buf.getvalue()})
+    return frames
+
+
 def accuracy_overlay(sr: SweepRuns, labels: list[str] | None = None, ax=None):
     """Accuracy of every seed of the chosen settings on one axes (colour = setting, ordered)."""
     from .sweep_figures import _curves, setting_colors
@@ -273,13 +316,20 @@ def fig19(sr: SweepRuns, seed: int = 0, label: str = "N=16"):
     """Fig. 19: accuracy for every context length N (one panel each, Bayes ceilings of each N's
     draws), and the maps of the N = 16 model's two layers at the end (one seed), side by side
     and large enough to read its 33 tokens."""
-    pats = sr.run(label, seed).patterns(seed=seed)
+    return sweep_grid(sr, col_wrap=3, height=2.3), end_maps(sr, label, seed)
+
+
+def end_maps(sr: SweepRuns, label: str, seed: int = 0):
+    """The mean attention map (head mean) of every layer of one model at the end, side by side,
+    each large enough to read a long context's tokens."""
+    r = sr.run(label, seed)
+    pats = r.patterns(seed=seed)
     nl = pats["mean"].shape[1]
-    maps, axes = plt.subplots(1, nl, figsize=(3.9 * nl + 0.3, 4.1), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(1, nl, figsize=(3.9 * nl + 0.3, 4.1), layout="constrained", squeeze=False)
     for layer in range(nl):
         draw_map(axes[0][layer], pats["mean"][-1, layer].mean(0), title=f"layer {layer + 1}")
-    maps.suptitle(f"{label}, seed {seed}, step {int(pats['steps'][-1]):,}", fontsize=9)
-    return sweep_grid(sr, col_wrap=3, height=2.3), maps
+    fig.suptitle(f"{label}, lr {r.config.train.lr:g}, seed {seed}, step {int(pats['steps'][-1]):,}", fontsize=9)
+    return fig
 
 
 def fig20(sr: SweepRuns, early: int | None = None, seed: int = 0):
@@ -382,18 +432,47 @@ def _first(seeds) -> int:
     return list(seeds)[0] if seeds else 0
 
 
+RATE_COLORS = [sns.color_palette("colorblind")[i] for i in (1, 2, 0)]  # lr 0.1, 0.03, 0.01: orange, green, blue
+
+
+def fig16_paper(fast: SweepRuns, slow: SweepRuns, gpu: SweepRuns, xlim: tuple[float, float] = (3e3, 2e5)):
+    """Fig. 16's 2 and 4 heads at three rates (`fast`, its lr check, the paper's lr 0.01 from a
+    GPU) on the paper's clock (step x lr / 0.01), one colour per rate and one line per seed, zoomed
+    in on `xlim`, where the runs pass the context-free level (gray: its ceiling, mean over seeds)."""
+    parts = []
+    for sr in (fast, slow, gpu):
+        for m, r in zip(sr.members, sr.runs):
+            d = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean().reset_index()
+            d = d[d.step > 0]
+            parts.append(d.assign(clock=d.step * m.config.train.lr / 0.01, label=m.label, seed=m.seed,
+                                  lr=f"lr {m.config.train.lr:g}"))
+    df = pd.concat(parts, ignore_index=True)
+    lrs = list(dict.fromkeys(df.lr))
+    g = sns.relplot(data=df, x="clock", y="value", col="label", hue="lr", hue_order=lrs, units="seed",
+                    estimator=None, kind="line", palette=dict(zip(lrs, RATE_COLORS)), height=3.2, aspect=1.3, linewidth=1.0)
+    for label, ax in g.axes_dict.items():
+        ceil = np.mean([r.ceilings()[0]["ignore"] for m, r in zip(gpu.members, gpu.runs) if m.label == label])
+        ax.axhline(ceil, color="gray", ls=":", lw=0.9)
+        ax.set_xscale("log")
+        ax.set_title(label, fontsize=9)
+    g.set(ylim=(0, 1.02), xlim=xlim)
+    g.set_axis_labels("step × lr / 0.01 (the paper's clock)", "accuracy")
+    g.legend.set_title("")
+    g.figure.suptitle("2 and 4 heads at three learning rates (lr 0.01: the paper's, on a GPU)", fontsize=10, y=1.03)
+    return g.figure
+
+
 def _gpu_check(name, preset, seeds, root):
     """A GPU check (`icmeta.sweeps.GPU_CHECKS`) beside its base settings at `fast` and at the lr
     check's rate: the three rates on the paper's clock (`sweep_figures.lr_check`)."""
     from .config import ConfigError
-    from .sweep_figures import lr_check
     from .sweeps import GPU_CHECKS, load_gpu_check, load_lr_check
 
     if preset != "fast":
         raise ConfigError("preset", preset, f"fast ({name} sets the paper preset's lr 0.01 beside fast and its lr check)")
     fast, slow = load_lr_check(f"{GPU_CHECKS[name].base}_lr", seeds, root)
     gpu = load_gpu_check(name, seeds, None if root is None else Path(root) / "gpu" / name)
-    return lr_check(fast, slow, gpu)
+    return fig16_paper(fast, slow, gpu)
 
 
 # name -> (preset, seeds, root) -> [(file stem, Figure)]; nothing trains (see icmeta.sweep_figures)

@@ -91,7 +91,7 @@ PAPER_ITEMS: tuple[Item, ...] = (
     Item("Fig. 15", "burstiness B and p_B", "07_copy_and_burstiness", "reproduced",
          "larger B drops NCC (weakly), larger p_B smooths the curve"),
     Item("Fig. 16", "1 to 16 heads", "08_architecture", "partly",
-         "smooth at the paper's lr 0.01 (GPU: NCC plateau in 1 seed of 6), not at fast or lr 0.03 (6 of 6); with 4 heads 0–2 NCC heads, no whole FCC head"),
+         "NCC plateau in 6 of 6 seeds at fast and lr 0.03, in 1 of 6 at the paper's lr 0.01 (GPU), though accuracy slows near that level at every rate; with 4 heads 0–2 NCC heads, no whole FCC head"),
     Item("Fig. 17", "per-head, per-layer metrics", "08_architecture", "partly",
          "as the paper describes in seed 0 (head 2 bigram in both layers, head 1 chunk then label attention)"),
     Item("Fig. 18", "T from 3 to 18", "06_data_properties", "partly",

@@ -525,10 +525,11 @@ def fig11(N: int = 4):
     return fig
 
 
-def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5):
+def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5, xlim: tuple[float, float] | None = None):
     """One panel per setting: every seed (colour) at `fast` (dashed) and at one or more lower
     learning rates (the lowest solid, one between dotted), on the paper's clock (step x lr / 0.01),
-    with the Bayes ceilings of the three strategies (mean over the seeds' draws) in gray."""
+    with the Bayes ceilings of the three strategies (mean over the seeds' draws) in gray; `xlim`
+    zooms in on a range of the clock."""
     parts = []
     slow = slower[-1]
     for sr in (fast, *slower):
@@ -551,6 +552,8 @@ def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5):
         ax.set_xscale("log")
         ax.set_title(label, fontsize=9)
     g.set(ylim=(0, 1.02))
+    if xlim:
+        g.set(xlim=xlim)
     g.set_axis_labels("step × lr / 0.01 (the paper's clock)", "accuracy")
     g.figure.suptitle(slow.sweep.title, fontsize=10, y=1.03)
     return g.figure
