@@ -62,7 +62,7 @@ def main() -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[int(s) for s in os.environ.get("SEEDS", "0 1 2").split()])
     p.add_argument("--device", default=os.environ.get("DEVICE", "cpu"))
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: one per core; one on a GPU)")
-    p.add_argument("--all-sweeps", action="store_true", help="also the sweeps not drawn in the book yet (Fig. 19)")
+    p.add_argument("--all-sweeps", action="store_true", help="also the sweeps not drawn in the book (none at present)")
     a = p.parse_args()
     if a.workers is not None and a.workers < 1:
         print(f"error: --workers={a.workers}: an integer >= 1", file=sys.stderr)

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 EXPLORE = "book/03_explore.html"
+ARCHITECTURE = "book/08_architecture.html"
 VENDOR_MATHJAX = "_static/vendor/mathjax/tex-mml-chtml.js"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -262,6 +263,31 @@ def test_explorer_works_offline(open_page):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     root.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "explore.png"))
+    rec.check()
+
+
+def test_head_explorer_works_offline(open_page):
+    """The architecture chapter's head explorer (the same widget, frames of each head with its
+    role): the slider and the seed selector change the frame offline."""
+    open_, rec = open_page
+    page = open_(ARCHITECTURE)
+    page.wait_for_selector(".icm-explorer img", state="visible", timeout=30_000)
+    root = page.locator(".icm-explorer").first.element_handle()
+    root.scroll_into_view_if_needed()
+    s0 = _state(page, root)
+    assert s0["n_images"] == 1 and s0["decoded"] and s0["src"].startswith("blob:"), s0
+    lines = s0["caption"].splitlines()
+    assert lines[0].startswith("heads=2 · seed 0 · step") and [l[:7] for l in lines[1:]] == ["head 1:", "head 2:"], s0
+    page.locator(".icm-explorer .noUi-handle").first.focus()
+    page.keyboard.press("ArrowLeft")
+    _settle(page, root, s0)
+    s1 = _state(page, root)
+    assert s1["step"] != s0["step"] and s1["src"] != s0["src"], "ArrowLeft did not change the frame"
+    select = page.locator(".icm-explorer select").first
+    select.select_option(select.locator("option").evaluate_all("os => os.map(o => o.value)")[1])
+    _settle(page, root, s1)
+    s2 = _state(page, root)
+    assert s2["step"] == s1["step"] and s2["caption"].startswith("heads=2 · seed 1 · step"), s2
     rec.check()
 
 

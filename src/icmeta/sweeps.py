@@ -259,7 +259,7 @@ SWEEPS["fig12_classes"] = _sweep("fig12_classes", "the copy task with more class
 # not drawn in the book yet.
 IN_BOOK = ("fig5", "fig7a", "fig7b", "fig7c", "fig7d", "fig7e", "fig12", "fig13", "fig15a", "fig15b", "fig18", "phase_diagram",
            "fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr", "fig12_lr", "fig12_classes",
-           "fig16", "fig20", "fig21", "fig22", "fig16_lr", "fig22_lr")
+           "fig16", "fig19", "fig20", "fig21", "fig22", "fig16_lr", "fig19_lr", "fig22_lr")
 
 
 def sweep(name: str) -> Sweep:
