@@ -78,6 +78,7 @@ def test_circuits_at_and_settling_steps_read_the_metrics():
 def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
     from icmeta import sweep_figures as SF
     from icmeta.sweeps import Axis, Sweep, load_sweep
+    from icmeta.tables import first_step
     from icmeta.train.sweep import plan_groups, train_group
 
     tiny = (("steps", 120), ("batch_size", 16), ("eval_size", 64), ("eval_every", 10))
@@ -137,6 +138,10 @@ def test_sweep_figures_draw_every_member_and_tables_name_the_plateaus(tmp_path):
         assert cell.startswith(f"{near.index.min() * 2:,.0f}–{near.index.max() * 2:,.0f}")
     else:
         assert cell == "–"
+    reach = SF.reach_table(sr).set_index("setting")
+    want = " / ".join("–" if (x := first_step(r.metrics, 0.5)) is None else f"{x:,}"
+                      for m, r in zip(sr.members, sr.runs) if m.label == "K=16,eps=0.5")
+    assert reach.loc["K=16,eps=0.5", "acc ≥ 0.5 at step, per seed"] == want
     # the cost of each setting, from the runs' records (the grid trained in groups: 1/n of a group each)
     cost = SF.cost_table(sr).set_index("setting")
     assert list(cost.index) == sr.labels and (cost["tokens per sequence"] == 2 * 4 + 1).all()

@@ -140,7 +140,8 @@ def bigram_peak(d: pd.DataFrame) -> pd.Series:
 def layer_table(sr: SweepRuns) -> pd.DataFrame:
     """Per setting and layer: each circuit metric at the end (head mean, mean of the last 5
     measurements; mean over seeds with the range), for depth sweeps: in which layers each pattern
-    sits. A seed whose loss became NaN is left out and counted in ``seeds``."""
+    sits; and what uniform attention would give for each (they depend on N). A seed whose loss
+    became NaN is left out and counted in ``seeds``."""
     from .sweep_figures import diverged_at
 
     rows = []
@@ -154,6 +155,8 @@ def layer_table(sr: SweepRuns) -> pd.DataFrame:
             for k in METRICS:
                 v = [_final(r.metrics, k, layer) for r in kept]
                 row[k] = "–" if not v else f"{np.mean(v):.2f} ({min(v):.2f}–{max(v):.2f})" if len(v) > 1 else f"{v[0]:.2f}"
+            N = runs[0].config.task.N
+            row["uniform: bigram / label att. / chunk"] = " / ".join(f"{uniform_value(k, N):.2f}" for k in METRICS)
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -320,14 +323,18 @@ def fig19(sr: SweepRuns, seed: int = 0, label: str = "N=16"):
 
 
 def end_maps(sr: SweepRuns, label: str, seed: int = 0):
-    """The mean attention map (head mean) of every layer of one model at the end, side by side,
-    each large enough to read a long context's tokens."""
+    """The mean attention map (head mean) of every layer of one model at the end, side by side and
+    large, for long contexts. The colour scale ends at the largest entry below the first row (the
+    first token can attend only to itself, a 1 that would wash out the rest), with a colour bar."""
     r = sr.run(label, seed)
     pats = r.patterns(seed=seed)
     nl = pats["mean"].shape[1]
-    fig, axes = plt.subplots(1, nl, figsize=(3.9 * nl + 0.3, 4.1), layout="constrained", squeeze=False)
+    maps = [pats["mean"][-1, layer].mean(0) for layer in range(nl)]
+    vmax = float(max(m[1:].max() for m in maps))
+    fig, axes = plt.subplots(1, nl, figsize=(3.9 * nl + 0.8, 4.1), layout="constrained", squeeze=False)
     for layer in range(nl):
-        draw_map(axes[0][layer], pats["mean"][-1, layer].mean(0), title=f"layer {layer + 1}")
+        im = draw_map(axes[0][layer], maps[layer], title=f"layer {layer + 1}", vmax=vmax)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="attention")
     fig.suptitle(f"{label}, lr {r.config.train.lr:g}, seed {seed}, step {int(pats['steps'][-1]):,}", fontsize=9)
     return fig
 

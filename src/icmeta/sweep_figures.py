@@ -227,8 +227,22 @@ def cost_table(sr: SweepRuns) -> pd.DataFrame:
         rows.append({"setting": label, "tokens per sequence": 2 * runs[0].config.task.N + 1,
                      "s per model (median)": round(float(np.median(secs))),
                      "range over seeds": f"{min(secs):,.0f}–{max(secs):,.0f}",
-                     "ms per step": round(float(np.median([t / n * 1000 for t, n in zip(secs, steps)])), 1),
+                     "ms per step": f"{np.median([t / n * 1000 for t, n in zip(secs, steps)]):.1f}",
                      "threads": ", ".join(map(str, threads))})
+    return pd.DataFrame(rows)
+
+
+def reach_table(sr: SweepRuns, levels: tuple[float, ...] = (0.5, 0.95)) -> pd.DataFrame:
+    """Per setting: the step at which each seed's accuracy first reaches each level ("–" if never),
+    seeds separated by "/"."""
+    rows = []
+    for label in sr.labels:
+        runs = [r for m, r in zip(sr.members, sr.runs) if m.label == label]
+        row = {"setting": label}
+        for level in levels:
+            row[f"acc ≥ {level:g} at step, per seed"] = " / ".join(
+                "–" if (x := first_step(r.metrics, level)) is None else f"{x:,}" for r in runs)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
