@@ -317,8 +317,7 @@ def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
 
 def fig19(sr: SweepRuns, seed: int = 0, label: str = "N=16"):
     """Fig. 19: accuracy for every context length N (one panel each, Bayes ceilings of each N's
-    draws), and the maps of the N = 16 model's two layers at the end (one seed), side by side
-    and large enough to read its 33 tokens."""
+    draws), and the maps of the N = 16 model's two layers at the end (one seed; `end_maps`)."""
     return sweep_grid(sr, col_wrap=3, height=2.3), end_maps(sr, label, seed)
 
 
@@ -446,14 +445,9 @@ def fig16_paper(fast: SweepRuns, slow: SweepRuns, gpu: SweepRuns, xlim: tuple[fl
     """Fig. 16's 2 and 4 heads at three rates (`fast`, its lr check, the paper's lr 0.01 from a
     GPU) on the paper's clock (step x lr / 0.01), one colour per rate and one line per seed, zoomed
     in on `xlim`, where the runs pass the context-free level (gray: its ceiling, mean over seeds)."""
-    parts = []
-    for sr in (fast, slow, gpu):
-        for m, r in zip(sr.members, sr.runs):
-            d = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean().reset_index()
-            d = d[d.step > 0]
-            parts.append(d.assign(clock=d.step * m.config.train.lr / 0.01, label=m.label, seed=m.seed,
-                                  lr=f"lr {m.config.train.lr:g}"))
-    df = pd.concat(parts, ignore_index=True)
+    from .sweep_figures import clock_frame
+
+    df = clock_frame(fast, slow, gpu)
     lrs = list(dict.fromkeys(df.lr))
     g = sns.relplot(data=df, x="clock", y="value", col="label", hue="lr", hue_order=lrs, units="seed",
                     estimator=None, kind="line", palette=dict(zip(lrs, RATE_COLORS)), height=3.2, aspect=1.3, linewidth=1.0)
@@ -471,7 +465,7 @@ def fig16_paper(fast: SweepRuns, slow: SweepRuns, gpu: SweepRuns, xlim: tuple[fl
 
 def _gpu_check(name, preset, seeds, root):
     """A GPU check (`icmeta.sweeps.GPU_CHECKS`) beside its base settings at `fast` and at the lr
-    check's rate: the three rates on the paper's clock (`sweep_figures.lr_check`)."""
+    check's rate: the three rates on the paper's clock (`fig16_paper`, the only check so far)."""
     from .config import ConfigError
     from .sweeps import GPU_CHECKS, load_gpu_check, load_lr_check
 

@@ -192,8 +192,8 @@ def level_dwell(*rates: SweepRuns, strategy: str = "ignore", band: float = 0.06,
     context-free level, where the NCC plateau sits), on the paper's clock (step x lr / 0.01), for
     the same settings at one or more learning rates. Accuracy is smoothed over `window`
     evaluations; a cell gives the first and the last step within ±`band` of the seed's ceiling (of
-    its own evaluation draws) and their ratio: a plateau is a long stay, a smooth rise passes through the band in a short one. One
-    row per setting and lr, one column per seed."""
+    its own evaluation draws) and their ratio: a plateau is a long stay, a smooth rise passes
+    through the band in a short one. One row per setting and lr, one column per seed."""
     rows = []
     for sr in rates:
         for m, r in zip(sr.members, sr.runs):
@@ -539,20 +539,26 @@ def fig11(N: int = 4):
     return fig
 
 
-def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5, xlim: tuple[float, float] | None = None):
-    """One panel per setting: every seed (colour) at `fast` (dashed) and at one or more lower
-    learning rates (the lowest solid, one between dotted), on the paper's clock (step x lr / 0.01),
-    with the Bayes ceilings of the three strategies (mean over the seeds' draws) in gray; `xlim`
-    zooms in on a range of the clock."""
+def clock_frame(*rates: SweepRuns) -> pd.DataFrame:
+    """Accuracy of every member of sweeps trained at different learning rates on the paper's
+    clock: columns ``step``, ``value``, ``clock`` (step x lr / 0.01), ``label``, ``seed``, ``lr``
+    (as text, ``lr 0.1``); step 0 left out (the clock is drawn on a log scale)."""
     parts = []
-    slow = slower[-1]
-    for sr in (fast, *slower):
+    for sr in rates:
         for m, r in zip(sr.members, sr.runs):
             lr = m.config.train.lr
             d = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean().reset_index()
             d = d[d.step > 0]
             parts.append(d.assign(clock=d.step * lr / 0.01, label=m.label, seed=m.seed, lr=f"lr {lr:g}"))
-    df = pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True)
+
+
+def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5):
+    """One panel per setting: every seed (colour) at `fast` (dashed) and at one or more lower
+    learning rates (the lowest solid, one between dotted), on the paper's clock (step x lr / 0.01),
+    with the Bayes ceilings of the three strategies (mean over the seeds' draws) in gray."""
+    slow = slower[-1]
+    df = clock_frame(fast, *slower)
     lrs = [f"lr {sr.members[0].config.train.lr:g}" for sr in (fast, *slower)]
     dashes = {lr: d for lr, d in zip(lrs, [(3, 2), *[(1, 1.5)] * (len(lrs) - 2), ""])}
     g = sns.relplot(data=df, x="clock", y="value", col="label", hue="seed", style="lr", style_order=lrs,
@@ -566,8 +572,6 @@ def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5, xlim: tup
         ax.set_xscale("log")
         ax.set_title(label, fontsize=9)
     g.set(ylim=(0, 1.02))
-    if xlim:
-        g.set(xlim=xlim)
     g.set_axis_labels("step × lr / 0.01 (the paper's clock)", "accuracy")
     g.figure.suptitle(slow.sweep.title, fontsize=10, y=1.03)
     return g.figure
