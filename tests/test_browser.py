@@ -216,14 +216,31 @@ def _settle(page, root, before, timeout=5_000):
             arg=[root, before["caption"]], timeout=timeout)
 
 
+def _open_explorer(open_, path):
+    """Open a built page and wait for its first explorer's frame; (page, the widget's root)."""
+    page = open_(path)
+    page.wait_for_selector(".icm-explorer img", state="visible", timeout=30_000)
+    root = page.locator(".icm-explorer").first.element_handle()
+    root.scroll_into_view_if_needed()
+    return page, root
+
+
+def _select_seed(page, root, before, index):
+    """Pick the `index`-th seed in the explorer's selector and wait for the frame to change;
+    (the options' values, the new state)."""
+    select = page.locator(".icm-explorer select").first
+    options = select.locator("option").evaluate_all("os => os.map(o => o.value)")
+    assert len(options) > index, "need at least two seeds for this test"
+    select.select_option(options[index])
+    _settle(page, root, before)
+    return options, _state(page, root)
+
+
 def test_explorer_works_offline(open_page):
     """The ipywidgets explorer, embedded with its state: the slider and the seed selector change
     the frame in the browser, with no kernel and no request off this machine."""
     open_, rec = open_page
-    page = open_(EXPLORE)
-    page.wait_for_selector(".icm-explorer img", state="visible", timeout=30_000)
-    root = page.locator(".icm-explorer").first.element_handle()
-    root.scroll_into_view_if_needed()
+    page, root = _open_explorer(open_, EXPLORE)
 
     s0 = _state(page, root)
     assert s0["n_images"] == 1 and s0["decoded"], s0  # one frame shown, decoded
@@ -247,19 +264,12 @@ def test_explorer_works_offline(open_page):
     assert _state(page, root)["caption"] == s0["caption"]
 
     # the seed selector switches to that seed's frames, at the same step
-    select = page.locator(".icm-explorer select").first
-    options = select.locator("option").evaluate_all("os => os.map(o => o.value)")
-    assert len(options) >= 2, "need at least two seeds for this test"
-    select.select_option(options[1])
-    _settle(page, root, s0)
-    s2 = _state(page, root)
+    options, s2 = _select_seed(page, root, s0, 1)
     assert s2["seed"] == options[1] and s2["step"] == s0["step"]
     assert s2["src"] != s0["src"] and s2["caption"].startswith(options[1] + " · step"), s2
 
     # back to the first seed for a representative screenshot
-    select.select_option(options[0])
-    _settle(page, root, s2)
-    assert _state(page, root)["caption"] == s0["caption"]
+    assert _select_seed(page, root, s2, 0)[1]["caption"] == s0["caption"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     root.scroll_into_view_if_needed()
     page.screenshot(path=str(SCREENSHOTS / "explore.png"))
@@ -270,10 +280,7 @@ def test_head_explorer_works_offline(open_page):
     """The architecture chapter's head explorer (the same widget, frames of each head with its
     role): the slider and the seed selector change the frame offline."""
     open_, rec = open_page
-    page = open_(ARCHITECTURE)
-    page.wait_for_selector(".icm-explorer img", state="visible", timeout=30_000)
-    root = page.locator(".icm-explorer").first.element_handle()
-    root.scroll_into_view_if_needed()
+    page, root = _open_explorer(open_, ARCHITECTURE)
     s0 = _state(page, root)
     assert s0["n_images"] == 1 and s0["decoded"] and s0["src"].startswith("blob:"), s0
     lines = s0["caption"].splitlines()
@@ -283,10 +290,7 @@ def test_head_explorer_works_offline(open_page):
     _settle(page, root, s0)
     s1 = _state(page, root)
     assert s1["step"] != s0["step"] and s1["src"] != s0["src"], "ArrowLeft did not change the frame"
-    select = page.locator(".icm-explorer select").first
-    select.select_option(select.locator("option").evaluate_all("os => os.map(o => o.value)")[1])
-    _settle(page, root, s1)
-    s2 = _state(page, root)
+    _, s2 = _select_seed(page, root, s1, 1)
     assert s2["step"] == s1["step"] and s2["caption"].startswith("heads=2 · seed 1 · step"), s2
     rec.check()
 

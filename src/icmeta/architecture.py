@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .figures import draw_map  # noqa: E402
+from .figures import draw_map, png_bytes, snapshot_subset  # noqa: E402
 from .metrics import uniform_pattern  # noqa: E402
 from .sweep_figures import CIRCUIT_COLORS, _final, attention_maps, nearest_snapshot, sweep_grid  # noqa: E402
 from .sweeps import SweepRuns  # noqa: E402
@@ -168,14 +168,21 @@ def head_maps(run, step: int | None = None, title: str = "", heads: list[int] | 
     `step` (default: the last)."""
     pats = run.patterns(seed=seed)
     i = len(pats["steps"]) - 1 if step is None else nearest_snapshot(pats["steps"], step)
-    nl, H = pats["mean"].shape[1:3]
+    fig = _head_grid(pats["mean"][i], heads)
+    fig.suptitle(f"{title}step {int(pats['steps'][i]):,}", fontsize=9)
+    return fig
+
+
+def _head_grid(maps: np.ndarray, heads: list[int] | None = None, size: float = 2.0, pad: float = 0.4):
+    """The maps [layers, heads, S, S] of one snapshot: layers in rows, heads (1-based; default
+    all) in columns, each `size` inches."""
+    nl, H = maps.shape[:2]
     heads = list(range(1, H + 1)) if heads is None else heads
-    fig, axes = plt.subplots(nl, len(heads), figsize=(2.0 * len(heads) + 0.4, 2.0 * nl), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(nl, len(heads), figsize=(size * len(heads) + pad, size * nl), layout="constrained", squeeze=False)
     for j, h in enumerate(heads):
         for layer in range(nl):
-            draw_map(axes[layer][j], pats["mean"][i, layer, h - 1], title=f"head {h}" if layer == 0 else None,
+            draw_map(axes[layer][j], maps[layer, h - 1], title=f"head {h}" if layer == 0 else None,
                      ylabel=f"layer {layer + 1}" if j == 0 else None)
-    fig.suptitle(f"{title}step {int(pats['steps'][i]):,}", fontsize=9)
     return fig
 
 
@@ -185,17 +192,13 @@ def head_explorer_frames(sr: SweepRuns, label: str = "heads=2", per_decade: int 
     mean map of every head (columns) in every layer (rows), and a caption with accuracy and each
     head's role at the nearest measured step, its three circuit scores and each layer's pattern
     read alone (`layer_pattern`)."""
-    import io
-
     frames = []
     for m, r in zip(sr.members, sr.runs):
         if m.label != label:
             continue
         pats = r.patterns(seed=m.seed)
         steps = np.asarray(pats["steps"])
-        top = max(int(steps.max()), 10)
-        grid = np.logspace(0, np.log10(top), int(per_decade * np.log10(top)) + 1)
-        keep = {int(steps[np.argmin(np.abs(steps - g))]) for g in grid} | {int(steps[0]), int(steps[-1])}
+        keep = snapshot_subset(steps, per_decade)
         f = roles(r)
         measured = np.sort(f.step.unique())
         acc = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean()
@@ -209,16 +212,8 @@ def head_explorer_frames(sr: SweepRuns, label: str = "heads=2", per_decade: int 
                 rows = h.to_frame().T
                 lines.append(f"head {int(h['head'])}: {h.role:<4} (NCC {h.NCC:+.2f}, SCC {h.SCC:+.2f}, FCC {h.FCC:+.2f}) · "
                              f"layer 1 {layer_pattern(rows, 1, N)}, layer 2 {layer_pattern(rows, 2, N)}")
-            nl, H = pats["mean"].shape[1:3]
-            fig, axes = plt.subplots(nl, H, figsize=(2.1 * H + 0.3, 2.1 * nl), layout="constrained", squeeze=False)
-            for layer in range(nl):
-                for h in range(H):
-                    draw_map(axes[layer][h], pats["mean"][i, layer, h], title=f"head {h + 1}" if layer == 0 else None,
-                             ylabel=f"layer {layer + 1}" if h == 0 else None)
-            buf = io.BytesIO()
-            fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-            plt.close(fig)
-            frames.append({"seed": int(m.seed), "step": int(step), "caption": "\n".join(lines), "image_png": buf.getvalue()})
+            png = png_bytes(_head_grid(pats["mean"][i], size=2.1, pad=0.3), dpi)
+            frames.append({"seed": int(m.seed), "step": int(step), "caption": "\n".join(lines), "image_png": png})
     return frames
 
 

@@ -324,8 +324,6 @@ def fig1(config, example: dict | None = None):
 
 def attention_png(patterns: np.ndarray, title: str = "", dpi: int = 72) -> bytes:
     """PNG bytes of the attention maps of each layer side by side ([layers, S, S])."""
-    import io
-
     nl, S = patterns.shape[0], patterns.shape[-1]
     fig, axes = plt.subplots(1, nl, figsize=(2.3 * nl, 2.5), layout="constrained", squeeze=False)
     ticks = _tick_labels(S)
@@ -336,22 +334,33 @@ def attention_png(patterns: np.ndarray, title: str = "", dpi: int = 72) -> bytes
         ax.set_yticks(range(S), ticks, fontsize=6)
     if title:
         fig.suptitle(title, fontsize=8)
+    return png_bytes(fig, dpi)
+
+
+def png_bytes(fig, dpi: int = 72) -> bytes:
+    """The figure as PNG bytes (no software stamp, so equal figures give equal bytes); closes it."""
+    import io
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
     return buf.getvalue()
 
 
+def snapshot_subset(steps: np.ndarray, per_decade: int) -> set[int]:
+    """The attention snapshots an explorer shows: the one nearest each point of a grid of about
+    `per_decade` points per decade of steps, and the first and the last."""
+    grid = np.unique(np.round(np.logspace(0, np.log10(max(steps.max(), 1)), int(per_decade * np.log10(max(steps.max(), 10))) + 1)))
+    keep = {int(steps[np.argmin(np.abs(steps - g))]) for g in grid}
+    return keep | {int(steps[0]), int(steps[-1])}
+
+
 def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list[dict]:
     """Frames for `icmeta.explorer.explorer_widget`: for each seed and snapshot step, the
     mean attention maps of every layer, the metric values and the current phase."""
     m = run.metrics
-    keep = set()
     steps = run.patterns()["steps"]
-    grid = np.unique(np.round(np.logspace(0, np.log10(max(steps.max(), 1)), int(per_decade * np.log10(max(steps.max(), 10))) + 1)))
-    for g in grid:
-        keep.add(int(steps[np.argmin(np.abs(steps - g))]))
-    keep.update({int(steps[0]), int(steps[-1])})
+    keep = snapshot_subset(steps, per_decade)
     table = run.phases()
     frames = []
     for r, s in run.members:
