@@ -7,6 +7,8 @@
 #   make html       build the book from the stored outputs (no execution)
 #   make book       install + vendor + runs + notebooks + html
 #   make test       unit tests, nbval on the notebooks, browser test
+#   make test-fast  the quick unit tests only (no subprocess, notebook, browser or long training;
+#                   tests marked `slow` are left out), a few minutes at most
 #   make figure FIG=<name>   regenerate one paper figure
 
 SHELL   := /bin/bash
@@ -22,7 +24,7 @@ DEVICE  ?= cpu
 FIG     ?=
 export PRESET SEEDS DEVICE
 
-.PHONY: install vendor runs notebooks book html test test-unit test-nbval test-browser figure clean
+.PHONY: install vendor runs notebooks book html test test-fast test-unit test-nbval test-browser figure clean
 
 $(PY):
 	$(PYTHON3) -m venv $(VENV)
@@ -73,6 +75,10 @@ book:
 
 test-unit:
 	$(PYTEST) tests --ignore=_build --ignore=tests/test_browser.py -q
+
+# the unit tests not marked `slow` (see the markers in pyproject.toml), in the venv `make install` made
+test-fast:
+	$(PYTEST) tests --ignore=_build --ignore=tests/test_browser.py -m "not slow" -q
 
 test-nbval:
 	$(PYTEST) --nbval book/*.ipynb --nbval-sanitize-with book/nbval_sanitize.cfg -q

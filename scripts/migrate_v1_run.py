@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from icmeta.config import Config
-from icmeta.members import member_labels
-from icmeta.store import RESULTS_VERSION, load_run, write_json, write_metrics, write_patterns
+from icmeta.core.members import member_labels
+from icmeta.store import RESULTS_VERSION, load_run
+from icmeta.store.io import write_json, write_metrics, write_patterns
 
 
 def migrate(old: Path, new: Path) -> None:

@@ -13,6 +13,14 @@ folder.  Notebooks with a cell tagged ``parameters`` receive
 (only the names their parameters cell defines).  Papermill's injected cell is
 then tagged ``remove-cell`` so the book does not show it.
 
+A notebook file is rewritten only when what it shows changed: each cell keeps the id
+it has in the notebook on disk, papermill's timings (start_time, end_time, duration,
+exception of each cell, the notebook's timestamps) and nbclient's per-cell execution
+timestamps are dropped, and the result is compared with the notebook on disk under
+the normalisation nbval applies (``book/nbval_sanitize.cfg``'s regexes on every
+output, streams merged; widget model ids, which are random, renamed canonically).
+Equal: the file is left untouched (not even its mtime changes).
+
 Usage: python scripts/run_notebooks.py [NOTEBOOK ...]   (default: all in the toc)
 """
 
@@ -20,7 +28,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +44,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
 KERNEL = "python3"
+SANITIZE = BOOK / "nbval_sanitize.cfg"  # what `make test-nbval` normalises outputs with
+VOLATILE_CELL = ("start_time", "end_time", "duration", "exception")  # papermill's, per cell
+VOLATILE_NOTEBOOK = ("start_time", "end_time", "duration")  # papermill's, per notebook
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def toc_notebooks(toc_path: Path = ROOT / "_toc.yml") -> list[Path]:
@@ -124,16 +140,192 @@ def parameters_for(nb_path: Path) -> dict:
     return params
 
 
-def hide_injected(nb_path: Path) -> None:
-    nb = nbformat.read(nb_path, as_version=4)
+def hide_injected_cells(nb) -> bool:
+    """Tag papermill's injected-parameters cell ``remove-cell``; True if a tag was added."""
     changed = False
     for cell in nb.cells:
-        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        tags = cell.get("metadata", {}).get("tags", [])
         if "injected-parameters" in tags and "remove-cell" not in tags:
             tags.append("remove-cell")
             changed = True
-    if changed:
-        nbformat.write(nb, nb_path)
+    return changed
+
+
+# --- leaving a notebook untouched when what it shows is unchanged ---------------------------------
+
+
+def sanitize_patterns(path: Path = SANITIZE) -> list[tuple[str, str]]:
+    """The (regex, replacement) pairs of an nbval sanitize file, read as nbval reads them."""
+    if not Path(path).exists():
+        return []
+    return re.findall(r"^regex: (.*)$\n^replace: (.*)$", Path(path).read_text(), flags=re.MULTILINE)
+
+
+def drop_volatile(nb, path: Path | None = None):
+    """Remove what changes on every run although the notebook shows the same: papermill's
+    start/end times, durations and exception flags (per cell; the notebook's times), nbclient's
+    per-cell ``execution`` timestamps. With `path`, papermill's input and output paths become
+    that notebook's path relative to the project (not this machine's absolute path, nor the
+    temporary file it was executed into). In place; returns `nb`."""
+    meta = nb.setdefault("metadata", {}).get("papermill")
+    if isinstance(meta, dict):
+        for key in VOLATILE_NOTEBOOK:
+            meta.pop(key, None)
+        if path is not None:
+            shown = Path(path).resolve()
+            shown = shown.relative_to(ROOT).as_posix() if shown.is_relative_to(ROOT) else shown.name
+            for key in ("input_path", "output_path"):
+                if key in meta:
+                    meta[key] = shown
+    for cell in nb.get("cells", []):
+        cmeta = cell.get("metadata", {})
+        cmeta.pop("execution", None)
+        if isinstance(cmeta.get("papermill"), dict):
+            for key in VOLATILE_CELL:
+                cmeta["papermill"].pop(key, None)
+    return nb
+
+
+def _is_injected(cell) -> bool:
+    return "injected-parameters" in cell.get("metadata", {}).get("tags", [])
+
+
+def keep_ids(new, old):
+    """Give each cell of `new` (a fresh execution) the id of its counterpart in `old` (the
+    notebook on disk): cells are matched in order by type and source, papermill's injected cell
+    with the old injected cell, an edited cell with the old cell of the same type in its place.
+    In place; returns `new`."""
+    def key(cell):
+        return ("injected",) if _is_injected(cell) else (cell.get("cell_type"), cell.get("source", ""))
+
+    old_cells, new_cells = old.get("cells", []), new.get("cells", [])
+    matcher = difflib.SequenceMatcher(None, [key(c) for c in old_cells], [key(c) for c in new_cells],
+                                      autojunk=False)
+    pairs = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pairs += zip(range(i1, i2), range(j1, j2))
+        elif tag == "replace":
+            pairs += [(i, j) for i, j in zip(range(i1, i2), range(j1, j2))
+                      if old_cells[i].get("cell_type") == new_cells[j].get("cell_type")]
+    kept = {}
+    for i, j in pairs:
+        if old_cells[i].get("id"):
+            new_cells[j]["id"] = old_cells[i]["id"]
+            kept[j] = old_cells[i]["id"]
+    # a new cell's fresh id must not be one of the kept ones
+    taken = set(kept.values())
+    for j, cell in enumerate(new_cells):
+        if j not in kept and cell.get("id") in taken:
+            cell["id"] = _fresh_id(taken)
+        if cell.get("id"):
+            taken.add(cell["id"])
+    return new
+
+
+def _fresh_id(taken: set) -> str:
+    import uuid
+
+    while (cid := uuid.uuid4().hex[:8]) in taken:
+        pass
+    return cid
+
+
+def _merge_streams(outputs: list) -> list:
+    """Outputs as nbval compares them: all text of one stream (stdout, stderr) in its first
+    output, with carriage-return overwrites and backspaces applied."""
+    merged, streams = [], {}
+    for out in outputs:
+        if out.get("output_type") == "stream":
+            name = out.get("name")
+            if name in streams:
+                streams[name]["text"] += out.get("text", "")
+                continue
+            out = dict(out, text=out.get("text", ""))
+            streams[name] = out
+        merged.append(out)
+    for out in streams.values():
+        text = out["text"]
+        while True:
+            shorter = re.sub(r"[^\n]\x08", "", text)
+            if shorter == text:
+                break
+            text = shorter
+        out["text"] = re.sub(r"^.*\r(?=[^\n])", "", text, flags=re.MULTILINE)
+    return merged
+
+
+def _sanitize(value, patterns):
+    if isinstance(value, str):
+        for regex, replace in patterns:
+            value = re.sub(regex, replace, value)
+        return value
+    if isinstance(value, dict):
+        return {k: _sanitize(v, patterns) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sanitize(v, patterns) for v in value]
+    return value
+
+
+_MODEL_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def _widget_ids(d: dict) -> dict[str, str]:
+    """Canonical names for the widget model ids (random uuids) of notebook `d`: in the order the
+    outputs show the widgets, then the models they refer to (depth first), then any others by
+    their content."""
+    state = d.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    order: list[str] = []
+
+    def visit(mid: str) -> None:
+        if mid in order:
+            return
+        order.append(mid)
+        if isinstance(state.get(mid), dict):
+            for ref in _MODEL_ID.findall(json.dumps(state[mid], sort_keys=True)):
+                if ref in state:
+                    visit(ref)
+
+    for cell in d.get("cells", []):
+        for out in cell.get("outputs", []):
+            view = out.get("data", {}).get(WIDGET_VIEW)
+            if isinstance(view, dict) and isinstance(view.get("model_id"), str):
+                visit(view["model_id"])
+    for mid in sorted(set(state) - set(order), key=lambda m: _MODEL_ID.sub("ID", json.dumps(state[m], sort_keys=True))):
+        visit(mid)
+    return {mid: f"MODEL{i}" for i, mid in enumerate(order)}
+
+
+def comparable(nb, patterns: list[tuple[str, str]] | None = None) -> str:
+    """`nb` as a string that is equal for two executions that show the same: volatile metadata
+    dropped, outputs (and widget state) under nbval's sanitize regexes with streams merged,
+    widget model ids renamed canonically. Cell ids count (see `keep_ids`)."""
+    patterns = sanitize_patterns() if patterns is None else patterns
+    d = drop_volatile(json.loads(json.dumps(nb)))
+    d.get("metadata", {}).get("papermill", {}).pop("input_path", None)
+    d.get("metadata", {}).get("papermill", {}).pop("output_path", None)
+    for cell in d.get("cells", []):
+        if "outputs" in cell:
+            cell["outputs"] = _sanitize(_merge_streams(cell["outputs"]), patterns)
+    widgets = d.get("metadata", {}).get("widgets")
+    if widgets is not None:
+        d["metadata"]["widgets"] = _sanitize(widgets, patterns)
+    ids = _widget_ids(d)
+    if ids:  # renamed, then sorted: the state's keys in the order of their canonical names
+        d = json.loads(_MODEL_ID.sub(lambda m: ids.get(m.group(0), m.group(0)), json.dumps(d)))
+    return json.dumps(d, sort_keys=True, ensure_ascii=False)
+
+
+def finish(executed, committed, path: Path | None = None, patterns=None):
+    """The executed notebook as it is to be stored (injected cell hidden, the committed cells'
+    ids, no volatile metadata) and whether it differs from `committed` (None: there is none)
+    in what it shows. `executed` is changed in place."""
+    hide_injected_cells(executed)
+    if committed is not None:
+        keep_ids(executed, committed)
+    drop_volatile(executed, path)
+    changed = committed is None or comparable(executed, patterns) != comparable(committed, patterns)
+    return executed, changed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     # A global non-interactive backend would make matplotlib drop inline figures.
     os.environ.pop("MPLBACKEND", None)
     ensure_kernel()
+    failed = False
     for nb_path in notebooks:
         params = parameters_for(nb_path)
         t0 = time.time()
@@ -154,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[run_notebooks] {shown} {params or ''}", flush=True)
         # executed into a temporary copy: a notebook that fails keeps its last good outputs
         out = nb_path.with_name(f".{nb_path.stem}.running.ipynb")
+        before = nb_path.read_bytes()
         try:
             pm.execute_notebook(
                 str(nb_path),
@@ -168,10 +362,22 @@ def main(argv: list[str] | None = None) -> int:
             out.unlink(missing_ok=True)
             print(f"[run_notebooks] {shown}: cell {e.exec_count} failed: {e.ename}: {e.evalue}", file=sys.stderr)
             return 1
-        out.replace(nb_path)
-        hide_injected(nb_path)
-        print(f"[run_notebooks]   done in {time.time() - t0:.1f}s", flush=True)
-    return 0
+        try:
+            committed = nbformat.reads(before.decode(), as_version=4)
+            executed, changed = finish(nbformat.read(out, as_version=4), committed, nb_path)
+            if changed:
+                if nb_path.read_bytes() != before:
+                    print(f"[run_notebooks] {shown}: changed on disk while it ran; not overwritten, run it again",
+                          file=sys.stderr)
+                    failed = True
+                    continue
+                nbformat.write(executed, out)
+                out.replace(nb_path)
+        finally:
+            out.unlink(missing_ok=True)
+        print(f"[run_notebooks]   done in {time.time() - t0:.1f}s, "
+              f"{'written' if changed else 'unchanged (file left as it was)'}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

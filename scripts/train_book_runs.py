@@ -2,9 +2,9 @@
 """Train (or find in the run store) every run the book uses, on all cores.
 
 The book's runs: the main run (the preset, 3 seeds together), the reproduction-notes
-variants (`icmeta.train.variant_configs`), and every member of the sweeps the chapters draw
-(`icmeta.sweeps.IN_BOOK`; with --all-sweeps every sweep of `icmeta.sweeps.SWEEPS`), through the
-sweep runner `icmeta.train.sweep`. The sweep chapters
+variants (`icmeta.presets.variant_configs`), and every member of the sweeps the chapters draw
+(`icmeta.experiments.IN_BOOK`; with --all-sweeps every sweep of `icmeta.experiments.SWEEPS`), through the
+sweep runner `icmeta.train.runner`. The sweep chapters
 only read stored runs; the main-result chapters would train missing runs one after another;
 this does all of it on all cores first.
 
@@ -28,8 +28,7 @@ import time
 
 
 def runs(preset_name: str, seeds: list[int], device: str):
-    from icmeta.config import preset
-    from icmeta.train import variant_configs
+    from icmeta.presets import preset, variant_configs
 
     todo = [("main", [preset(preset_name, seed=s, device=device) for s in seeds])]
     todo += list(variant_configs(preset_name, seeds, device).items())
@@ -84,8 +83,8 @@ def main() -> int:
 
 def sweeps(preset_name: str, seeds: list[int], device: str, workers: int | None, everything: bool = False) -> int:
     """Every member of the book's sweeps, each stored once (what `python -m icmeta sweep` does)."""
-    from icmeta.sweeps import IN_BOOK, SWEEPS
-    from icmeta.train.sweep import run_sweep
+    from icmeta.experiments import IN_BOOK, SWEEPS
+    from icmeta.train.runner import run_sweep
 
     names = list(SWEEPS) if everything else list(IN_BOOK)
     # the learning-rate checks exist for `fast` only (at `paper` their base sweeps run at lr 0.01)

@@ -3,7 +3,7 @@ import os
 import pytest
 import torch
 
-from icmeta.config import preset
+from icmeta.presets import preset
 
 os.environ.setdefault("ICMETA_RUNS", os.path.join(os.path.dirname(__file__), "..", "_build", "test-runs"))
 torch.set_num_threads(1)

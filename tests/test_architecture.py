@@ -1,16 +1,19 @@
 """The architecture experiments: deeper models' hooks, per-head metrics through training, and
-how heads are named (icmeta.architecture)."""
+how heads are named (icmeta.analysis.heads)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-from icmeta import architecture as A
-from icmeta.config import ModelConfig, TaskConfig, preset
-from icmeta.model import Transformers, hook_name
-from icmeta.sweeps import SWEEPS
-from icmeta.task import Sampler, make_world
+from icmeta.analysis import heads as A
+from icmeta.book import frames as explorer_frames
+from icmeta.plots import heads as plot_heads
+from icmeta.config import ModelConfig, TaskConfig
+from icmeta.presets import preset
+from icmeta.core.model import Transformers, hook_name
+from icmeta.experiments import SWEEPS
+from icmeta.core.task import Sampler, make_world
 from icmeta.train import load_or_train
 
 
@@ -27,6 +30,7 @@ def test_every_layer_of_a_deeper_model_has_its_hook(layers):
     assert logits.shape == (1, 8, task.L) and torch.isfinite(logits).all()
 
 
+@pytest.mark.slow
 def test_training_stores_every_head_of_every_layer(tiny, tmp_path):
     run = load_or_train([tiny(heads=4, layers=3, steps=20)], root=tmp_path, progress=False)
     m = run.metrics[run.metrics.metric == "bigram"]
@@ -104,6 +108,7 @@ def test_all_labels_loss_counts_every_label_and_keeps_the_query_logits():
         m(batch, query_only=True, all_items=True)
 
 
+@pytest.mark.slow
 def test_all_labels_training_reports_query_accuracy_and_each_label(tiny, tmp_path):
     from icmeta.config import ConfigError, validate
     from icmeta.store import run_name
@@ -123,16 +128,19 @@ def test_all_labels_training_reports_query_accuracy_and_each_label(tiny, tmp_pat
         tiny(loss="every")
 
 
+@pytest.mark.slow
 def test_length_and_standard_figures_draw_from_a_stored_sweep(tmp_path):
     """Figs. 19 and 20 drawn from tiny stored sweeps of the same shape (the book draws them from
     the stored 15,000- and 40,000-step runs)."""
     import matplotlib.pyplot as plt
 
-    from icmeta.sweeps import Axis, Sweep, load_sweep
+    from icmeta.experiments.sweeps import Axis
+
+    from icmeta.experiments import Sweep, load_sweep
 
     tiny = {"steps": 40, "batch_size": 16, "eval_size": 64, "eval_every": 10, "K": 40, "L": 8}
-    for sweep, draw in ((Sweep("t19", (Axis.of("N", [2, 16]),), tuple(tiny.items())), A.fig19),
-                        (Sweep("t20", (), tuple({**tiny, "arch": "standard", "attn_scale": "sqrt"}.items())), A.fig20)):
+    for sweep, draw in ((Sweep("t19", (Axis.of("N", [2, 16]),), tuple(tiny.items())), plot_heads.fig19),
+                        (Sweep("t20", (), tuple({**tiny, "arch": "standard", "attn_scale": "sqrt"}.items())), plot_heads.fig20)):
         for m in sweep.members("fast", [0]):
             load_or_train([m.config], root=tmp_path, progress=False)
         sr = load_sweep(sweep, "fast", [0], root=tmp_path)
@@ -141,16 +149,18 @@ def test_length_and_standard_figures_draw_from_a_stored_sweep(tmp_path):
         plt.close("all")
 
 
+@pytest.mark.slow
 def test_the_head_explorer_shows_every_head_and_its_role_at_each_snapshot(tmp_path):
-    from icmeta.explorer import explorer_widget
-    from icmeta.sweeps import Axis, Sweep, load_sweep
+    from icmeta.book.explorer import explorer_widget
+    from icmeta.experiments.sweeps import Axis
+    from icmeta.experiments import Sweep, load_sweep
 
     tiny = {"steps": 60, "batch_size": 16, "eval_size": 64, "eval_every": 10, "K": 40, "L": 8}
     sweep = Sweep("th", (Axis.of("heads", [2]),), tuple(tiny.items()))
     for m in sweep.members("fast", [0, 1]):
         load_or_train([m.config], root=tmp_path, progress=False)
     sr = load_sweep(sweep, "fast", [0, 1], root=tmp_path)
-    frames = A.head_explorer_frames(sr, "heads=2", per_decade=3)
+    frames = explorer_frames.head_explorer_frames(sr, "heads=2", per_decade=3)
     steps = {s: [f["step"] for f in frames if f["seed"] == s] for s in (0, 1)}
     snapshots = [int(x) for x in sr.run("heads=2", 0).patterns(seed=0)["steps"]]
     assert steps[0] == steps[1] and steps[0][0] == snapshots[0] and steps[0][-1] == snapshots[-1]

@@ -1,8 +1,8 @@
 import torch
 
-from icmeta.bayes import ideal_accuracies, scc_theory_accuracy
+from icmeta.core.bayes import ideal_accuracies, scc_theory_accuracy
 from icmeta.config import TaskConfig
-from icmeta.task import make_world
+from icmeta.core.task import make_world
 
 
 def test_scc_theory_formula_matches_the_labels_only_ideal():

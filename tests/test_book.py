@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from icmeta import book  # noqa: E402
+from icmeta.book import page as book  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,16 +34,15 @@ def test_setup_show_and_table(tmp_path, monkeypatch):
     (tmp_path / "book").mkdir()
     monkeypatch.chdir(tmp_path / "book")
     assert book.setup("fast", (2, 0), "cpu") == ("fast", [2, 0], "cpu")
-    fig, ax = plt.subplots()
-    ax.plot([0, 1])
-    book.show("probe", fig)
-    assert (tmp_path / "figures" / "probe.png").stat().st_size > 0 and not plt.get_fignums()
+    book.show("fig14")  # a registered figure, drawn from its inputs (none here)
+    assert (tmp_path / "figures" / "fig14.png").stat().st_size > 0 and not plt.get_fignums()
     df = pd.DataFrame({"seed": [0, 1], "acc": [0.12345, 1.0]}).set_index("seed")
     html = book.table(df).to_html()
     assert "<th" in html and ">seed<" in html and "0.123" in html and "0.12345" not in html  # named index kept as a column
     assert ">0<" in html and "row_heading" not in html  # no index column
 
 
+@pytest.mark.slow
 def test_a_chapter_with_a_bad_parameter_stops_in_one_line_and_keeps_its_outputs():
     nb = ROOT / "book" / "05_testing_the_circuits.ipynb"
     before = nb.read_bytes()
@@ -62,15 +61,21 @@ def test_the_status_registry_covers_the_paper_and_matches_the_chapters():
 
     import nbformat
 
-    from icmeta.status import CHAPTERS, PAPER_ITEMS, STATUSES, status_table
+    from icmeta.analysis.claims import CLAIMS
+    from icmeta.book.status import CHAPTERS, PAPER_ITEMS, STATUSES, item_status
 
     figs = {int(re.match(r"Fig\. (\d+)", it.name).group(1)) for it in PAPER_ITEMS if it.name.startswith("Fig.")}
     tabs = {it.name for it in PAPER_ITEMS if it.name.startswith("Table")}
     assert figs == set(range(1, 24)) and tabs == {"Table 1", "Table 2", "Table 3"}
     assert len({it.name for it in PAPER_ITEMS}) == len(PAPER_ITEMS)
-    assert all(it.status in STATUSES and it.note for it in PAPER_ITEMS)
-    assert not any("`" in it.note + it.what for it in PAPER_ITEMS)  # rendered as an HTML table, not markdown
-    assert all((it.chapter is None) == (it.status == "not yet") for it in PAPER_ITEMS)
+    assert all(it.chapter in CHAPTERS for it in PAPER_ITEMS)
+    assert not any("`" in it.what for it in PAPER_ITEMS)  # rendered as an HTML table, not markdown
+    # a measured item has claims, every claim key it names exists, and every claim belongs to an item
+    for it in PAPER_ITEMS:
+        assert (it.kind == "measured") == bool(it.claims) and it.kind in {"measured", *STATUSES}, it.name
+        assert all(any(k == c or (c.endswith(".") and k.startswith(c)) for k in CLAIMS) for c in it.claims), it.name
+    assert set(CLAIMS) == {k for it in PAPER_ITEMS for k in it.claim_keys()}
+    assert {item_status(it, []) for it in PAPER_ITEMS} <= set(STATUSES)  # no results: "not measured"
 
     def text(stem):
         nb = nbformat.read(ROOT / "book" / f"{stem}.ipynb", as_version=4)
@@ -82,16 +87,15 @@ def test_the_status_registry_covers_the_paper_and_matches_the_chapters():
         for name in names:  # every caption in a chapter is registered there (Fig. 15a under Fig. 15)
             assert (stem, name) in registered or (stem, name.rstrip("abcde")) in registered, (stem, name)
     for stem, name in registered:  # and every registered item has its caption in its chapter
-        if next(it for it in PAPER_ITEMS if it.name == name).status in ("training", "pipeline only"):
-            continue  # named in the chapter (training, or waiting for a real model's results), not drawn
+        if next(it for it in PAPER_ITEMS if it.name == name).kind == "pipeline only":
+            continue  # named in the chapter (waiting for a real model's results), not drawn
         assert any(c == name or c.rstrip("abcde") == name for c in captions[stem]), (stem, name)
-    assert len(status_table()) == len(PAPER_ITEMS)
 
 
 def test_every_chapter_of_the_toc_is_in_the_registry():
     import yaml
 
-    from icmeta.status import CHAPTER_RUNS, CHAPTERS
+    from icmeta.book.status import CHAPTER_RUNS, CHAPTERS
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     stems = [c["file"].split("/")[-1] for c in toc["chapters"]]

@@ -1,4 +1,4 @@
-"""Unit tests for icmeta.explorer: the widget's structure, its browser-side links and its input checks
+"""Unit tests for icmeta.book.explorer: the widget's structure, its browser-side links and its input checks
 (the browser test drives the embedded widget in Chromium)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import zlib
 import ipywidgets as w
 import pytest
 
-from icmeta.explorer import explorer_widget
+from icmeta.book.explorer import explorer_widget
 
 
 def tiny_png(value: int) -> bytes:

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from icmeta import cli, llm
+from icmeta import cli, figures, llm
 
 DEMOS = [("a gripping , funny and humane film .", 1), ("dull , lifeless and far too long .", 0)]
 QUERY = "warm , wise and beautifully shot ."
@@ -79,6 +79,7 @@ def test_missing_model_and_data_stop_in_one_line(tmp_path, monkeypatch, capsys):
         assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), (argv, err)
 
 
+@pytest.mark.slow
 def test_the_command_measures_a_local_gpt2_and_the_figure_draws_it(tiny, tmp_path):
     model, tok = tiny
     folder = tmp_path / "gpt2-xl"  # a tiny random model saved where a real one would be
@@ -93,5 +94,5 @@ def test_the_command_measures_a_local_gpt2_and_the_figure_draws_it(tiny, tmp_pat
     table, info = llm.load_results("gpt2-xl", root=tmp_path / "runs" / "llm")
     assert len(table) == 3 and info["prompts"] == 5 and info["layers"] == 3 and "commit" in info
     assert json.loads((out / "info.json").read_text())["model"] == str(folder)
-    paths = __import__("icmeta.figures", fromlist=["make_figure"]).make_figure("fig10", out=tmp_path / "fig", root=tmp_path / "runs")
+    paths = figures.save("fig10", out=tmp_path / "fig", root=tmp_path / "runs")
     assert [x.name for x in paths] == ["fig10.png"] and paths[0].stat().st_size > 0

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from icmeta import metrics as M
+from icmeta.core import metrics as M
 
 
 def test_identity_pattern():

@@ -4,8 +4,8 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from icmeta.config import ModelConfig, TaskConfig
-from icmeta.model import Transformers, flops_per_step, hook_name, phase_masks
-from icmeta.task import Sampler, make_world
+from icmeta.core.model import Transformers, flops_per_step, hook_name, phase_masks
+from icmeta.core.task import Sampler, make_world
 
 
 def setup(model=ModelConfig(), task=TaskConfig(), E=2):

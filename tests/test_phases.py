@@ -1,6 +1,6 @@
 import numpy as np
 
-from icmeta.phases import PER_DECADE, delta_acc, delta_acc_log, detect, log_grid_accuracy
+from icmeta.analysis.phases import PER_DECADE, delta_acc, delta_acc_log, detect, log_grid_accuracy, run_phases
 
 
 def staircase(noise=0.0, seed=0, learn=50):
@@ -86,7 +86,7 @@ def test_chance_stretch_is_a_phase_only_without_a_floor():
 
 
 def test_plateaus_are_named_by_the_nearest_ceiling():
-    from icmeta.phases import nearest_strategy
+    from icmeta.analysis.phases import nearest_strategy
 
     c = {"ignore": 0.36, "labels": 0.8, "pairs": 1.0}
     assert [nearest_strategy(a, c) for a in (0.1, 0.3, 0.42, 0.7, 0.83, 0.93, 0.99)] == [
@@ -134,7 +134,7 @@ def _metrics_table(steps, acc, member="main", seed=0):
 
 
 def test_phase_table_uses_one_window_and_handles_no_plateau():
-    from icmeta.phases import phase_table
+    from icmeta.analysis.phases import phase_table
 
     steps, acc = staircase(noise=0.01)
     table = phase_table(_metrics_table(steps, acc), floors={("main", 0): 0.2})
@@ -147,7 +147,7 @@ def test_phase_table_uses_one_window_and_handles_no_plateau():
 def test_run_phases_names_plateaus_by_each_members_ceilings(tmp_path):
     import json
 
-    from icmeta.config import preset
+    from icmeta.presets import preset
     from icmeta.store import Run
 
     steps, acc = staircase(noise=0.01)
@@ -155,7 +155,7 @@ def test_run_phases_names_plateaus_by_each_members_ceilings(tmp_path):
     ceil = [{"label": "main", "seed": 0, "ignore": 0.37, "labels": 0.75, "pairs": 1.0}]
     (tmp_path / "ceilings.json").write_text(json.dumps(ceil))
     run = Run(tmp_path, [preset("fast")], ["main"], {}, m)
-    assert run.phases().circuit.tolist() == ["NCC", "SCC", "FCC"]
+    assert run_phases(run).circuit.tolist() == ["NCC", "SCC", "FCC"]
     ceil[0]["labels"] = 0.4  # a draw whose labels-only ceiling is low: 0.73 is nearer full pairs
     (tmp_path / "ceilings.json").write_text(json.dumps(ceil))
-    assert run.phases().circuit.tolist() == ["NCC", "FCC", "FCC"]
+    assert run_phases(run).circuit.tolist() == ["NCC", "FCC", "FCC"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from icmeta import cli
-from icmeta.config import preset
+from icmeta.presets import preset
 from icmeta.store import RESULTS_VERSION, StoreError, find_run, load_run, run_name
 from icmeta.train import Callback, Trainer, load_or_train, prepare
 
@@ -129,6 +129,7 @@ def test_state_of_another_run_is_moved_aside(tiny, tmp_path):
 TINY_SETS = dict(steps=60, batch_size=16, eval_size=64, lr=0.1, eval_every=10, K=16, L=8)
 
 
+@pytest.mark.slow
 def test_two_concurrent_starters_train_once(tmp_path):
     args = [sys.executable, "-m", "icmeta", "train", "--no-progress", "--out", str(tmp_path), "--seeds", "0",
             *[a for k, v in {**TINY_SETS, "steps": 400}.items() for a in ("--set", f"{k}={v}")]]

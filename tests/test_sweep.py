@@ -13,9 +13,10 @@ import pytest
 
 from icmeta.config import ConfigError, flatten
 from icmeta.store import StoreError, find_run, load_run
-from icmeta.sweeps import SWEEPS, Axis, Sweep, load_sweep, parse_vary
+from icmeta.experiments import SWEEPS, Sweep, load_sweep
+from icmeta.experiments.sweeps import Axis, parse_vary
 from icmeta.train import load_or_train
-from icmeta.train.sweep import group_dir, plan_groups, run_sweep, train_group
+from icmeta.train.runner import group_dir, plan_groups, run_sweep, train_group
 
 TINY = (("steps", 60), ("batch_size", 16), ("eval_size", 64), ("eval_every", 10), ("K", 16), ("L", 8))
 
@@ -74,7 +75,7 @@ def test_book_sweeps_expand_and_share_members():
 
 
 def test_lr_checks_retrain_their_base_settings_at_a_lower_lr_and_only_at_fast():
-    from icmeta.sweeps import LR_CHECK
+    from icmeta.experiments.sweeps import LR_CHECK
 
     checks = {n: s for n, s in SWEEPS.items() if s.base}
     assert set(checks) == {"fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr", "fig12_lr", "fig16_lr", "fig19_lr", "fig22_lr"}
@@ -103,6 +104,7 @@ def test_grouping_is_deterministic_and_respects_what_must_be_shared(tiny):
 
 # ------------------------------------------------------------ grouping changes nothing
 
+@pytest.mark.slow
 def test_grouping_and_executor_never_change_a_member(tmp_path):
     sw = tiny_sweep(Axis.of("K", [16, 32]), Axis.of("eps", [0.1, 0.5]))
     members = sw.members("fast", seeds=[0, 1])
@@ -133,6 +135,7 @@ def test_grouping_and_executor_never_change_a_member(tmp_path):
     assert {"K", "eps", "seed", "step", "value"} <= set(acc.columns)
 
 
+@pytest.mark.slow
 def test_missing_members_are_named_in_one_line(tmp_path):
     sw = tiny_sweep(Axis.of("K", [16, 32]), name="fig_t")
     run_sweep(sw.members("fast", [0])[:1], root=tmp_path, progress=False)
@@ -142,10 +145,11 @@ def test_missing_members_are_named_in_one_line(tmp_path):
     assert "\n" not in msg and "1 of 2 runs not stored (K=32 seed 0)" in msg and "python -m icmeta sweep fig_t" in msg
 
 
+@pytest.mark.slow
 def test_a_failing_group_is_reported_and_the_others_finish(tmp_path):
     sw = tiny_sweep(Axis.of("L", [4, 8]))  # L differs: two groups
     members = sw.members("fast", [0], overrides={"kernels": "eager"})
-    from icmeta.train.sweep import member_dir
+    from icmeta.train.runner import member_dir
 
     member_dir(members[0].config, tmp_path).parent.mkdir(parents=True, exist_ok=True)
     member_dir(members[0].config, tmp_path).write_text("not a folder")  # its group cannot write there
@@ -154,6 +158,7 @@ def test_a_failing_group_is_reported_and_the_others_finish(tmp_path):
     assert res.directories[0] is None and find_run([members[1].config], tmp_path) is not None
 
 
+@pytest.mark.slow
 def test_a_group_cut_while_being_split_is_split_not_retrained(tmp_path):
     from icmeta.train import prepare
     from icmeta.train.loop import Trainer
@@ -177,6 +182,7 @@ def _sweep_cli(root, *extra):
     return args
 
 
+@pytest.mark.slow
 def test_a_killed_sweep_resumes_and_ends_with_the_same_results(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     full = subprocess.run(_sweep_cli(tmp_path / "full"), capture_output=True, text=True, env=env, timeout=900)
@@ -221,7 +227,7 @@ def test_sweep_command_errors_are_one_line_and_write_nothing(tmp_path, capsys):
 def test_the_book_draws_exactly_the_sweeps_make_runs_trains():
     import re
 
-    from icmeta.sweeps import IN_BOOK
+    from icmeta.experiments import IN_BOOK
 
     book = Path(__file__).resolve().parents[1] / "book"
     text = "".join(p.read_text() for p in book.glob("*.ipynb"))
@@ -229,6 +235,7 @@ def test_the_book_draws_exactly_the_sweeps_make_runs_trains():
     assert set(IN_BOOK) <= set(SWEEPS) and set(IN_BOOK) == drawn
 
 
+@pytest.mark.slow
 def test_a_sweep_submits_to_a_running_dask_scheduler(tmp_path):
     from distributed import LocalCluster
 
@@ -243,7 +250,7 @@ def test_a_sweep_submits_to_a_running_dask_scheduler(tmp_path):
 
 def test_gpu_checks_are_the_base_sweeps_settings_at_the_paper_preset_read_from_runs_gpu(tmp_path):
     from icmeta.store import StoreError
-    from icmeta.sweeps import GPU_CHECKS, load_gpu_check
+    from icmeta.experiments import GPU_CHECKS, load_gpu_check
 
     check = GPU_CHECKS["fig16_paper"]
     paper = {(m.label, m.seed): m for m in SWEEPS["fig16"].members("paper", device="cuda")}

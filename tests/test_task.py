@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from icmeta.config import ConfigError, TaskConfig
-from icmeta.task import Role, Sampler, make_world, roles
+from icmeta.core.task import Role, Sampler, make_world, roles
 
 
 def sampler_for(*cfgs, seed=0):

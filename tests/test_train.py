@@ -22,6 +22,7 @@ def values(run, seed):
 
 
 @pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.slow
 def test_ensemble_equals_separate_runs(tiny, tmp_path, threads):
     torch.set_num_threads(threads)
     together = load_or_train([tiny(0), tiny(1, T=2, eps=0.3), tiny(2)], root=tmp_path, progress=False)
@@ -38,6 +39,7 @@ def test_ensemble_equals_separate_runs(tiny, tmp_path, threads):
     assert together.labels == ["T=3,eps=0.1", "T=2,eps=0.3", "T=3,eps=0.1"]
 
 
+@pytest.mark.slow
 def test_same_seeds_give_identical_metrics_and_stored_runs_are_reused(tiny, tmp_path):
     r1 = load_or_train([tiny(0), tiny(1)], root=tmp_path / "a", progress=False)
     r2 = load_or_train([tiny(0), tiny(1)], root=tmp_path / "b", progress=False)
@@ -81,6 +83,7 @@ def _cli(args, env, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     args = [*TINY, "--seeds", "0", "1", "--set", "steps=2000"]
@@ -145,6 +148,7 @@ def test_validation_names_the_field_in_one_line(sets, field):
     assert field in msg and "allowed" in msg and "\n" not in msg
 
 
+@pytest.mark.slow
 def test_cli_validation_error_is_one_line_exit_2_and_writes_nothing(tmp_path):
     p = _cli(["--set", "steps=1e99", "--out", str(tmp_path / "store")], os.environ)
     out, err = p.communicate(timeout=60)
@@ -161,6 +165,7 @@ def test_bad_preset_and_seed(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_a_run_cut_at_a_step_equals_a_shorter_run(tiny, tmp_path):
     long = load_or_train(tiny(0, steps=120), root=tmp_path, progress=False)
     short = load_or_train(tiny(0, steps=50), root=tmp_path, progress=False)  # 50: a full-metrics step

@@ -1,7 +1,11 @@
-"""The Jupyter widgets driven from Python, as a kernel drives them (`icmeta.widgets`)."""
+"""The Jupyter widgets driven from Python, as a kernel drives them (`icmeta.book.sampler`)."""
 
-from icmeta.config import preset, set_field
-from icmeta.widgets import sample_summary, task_sampler
+import pytest
+
+from icmeta.presets import preset
+
+from icmeta.config import set_field
+from icmeta.book.sampler import sample_summary, task_sampler
 
 
 def test_the_sampler_follows_its_controls():
@@ -30,10 +34,11 @@ def test_sample_summary_measures_what_the_knobs_set():
     assert len(never["sequences"]) == 4 and set(never["sequences"][0]) == {"task", "context (class → label)", "query class", "its label"}
 
 
+@pytest.mark.slow
 def test_the_probe_exports_half_precision_checkpoints_and_its_widget_follows_the_labels(tiny, tmp_path):
     import numpy as np
 
-    from icmeta.probe import Probe, export_checkpoints, probe_widget
+    from icmeta.book.probe import Probe, export_checkpoints, probe_widget
     from icmeta.train import load_or_train
 
     run = load_or_train([tiny(0, steps=300), tiny(1, steps=300)], root=tmp_path, progress=False)

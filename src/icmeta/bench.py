@@ -19,8 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import preset
-from .model import flops_per_step
+from .analysis.phases import run_phases
+from .core.model import flops_per_step
+from .core.task import Sampler, make_world
+from .presets import PRESET_SEEDS, preset
+from .store.io import git_state, hardware
+from .store.run import find_run
+from .train.kernels import forward as eager_forward
+from .train.kernels import member_losses
+from .train.loop import Trainer
 
 
 def _median_time(fn, repeats: int, inner: int, sync) -> float:
@@ -107,7 +114,6 @@ class Measured:
 
 
 def _trainer(device: torch.device, E: int, kernels: str, preset_name: str = "paper"):
-    from .train import Trainer
 
     cfgs = [preset(preset_name, seed=s, device=device.type, kernels=kernels) for s in range(E)]
     return Trainer(cfgs, directory="/nonexistent-bench-run")
@@ -147,7 +153,6 @@ def measure(device: torch.device, E: int, kernels: str = "compiled", repeats: in
             preset_name: str = "paper", peak: float = float("nan")) -> Measured:
     """Time E models of `preset_name` together: the training step, both evaluation passes, and
     the step with its evaluations amortised (eval every Δt, full metrics every 5 Δt)."""
-    from .train.kernels import forward as eager_forward
 
     tr = _trainer(device, E, kernels, preset_name)
     sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
@@ -175,7 +180,6 @@ def measure(device: torch.device, E: int, kernels: str = "compiled", repeats: in
 
 def check_flops(device: torch.device) -> tuple[float, float]:
     """(formula, torch.utils.flop_counter) FLOPs of one eager training step of one paper model."""
-    from .train.kernels import member_losses
 
     tr = _trainer(device, 1, "eager")
     batch = tr.sampler.sample(tr.train_cfg.batch_size, tr.data_gens)
@@ -186,8 +190,6 @@ def check_flops(device: torch.device) -> tuple[float, float]:
 
 def fast_preset_times() -> list[str]:
     """Wall time of the stored `fast` run to reach each plateau (if it has been trained)."""
-    from .config import PRESET_SEEDS
-    from .store import find_run
 
     cfgs = [preset("fast", seed=s) for s in PRESET_SEEDS["fast"]]
     run = find_run(cfgs)
@@ -197,7 +199,7 @@ def fast_preset_times() -> list[str]:
     hw = run.info["segments"][-1]
     lines = [f"  stored fast run {run.directory.name}: {len(cfgs)} seeds together, {run.wall_time_s:.0f} s wall "
              f"({hw['device']}, {hw['threads']} thread(s))"]
-    table = run.phases()
+    table = run_phases(run)
     for _, r in table.iterrows():
         lines.append(f"  seed {r.seed} phase {r.phase} ({r.circuit}): plateau from step {r.start:>6d} (~{r.start * per_step:6.1f} s), acc {r.acc:.3f}")
     return lines
@@ -222,7 +224,6 @@ def main(quick: bool = False, device: str = "auto", kernels: str = "compiled", j
           f"(torch.utils.flop_counter: {counted / 1e6:.1f}, {'equal' if formula == counted else 'MISMATCH'})")
     print("steps/s include the evaluations on the paper schedule (accuracy every 100 steps, RLA, attention and\n"
           "circuit metrics every 500), amortised; GFLOP/s counts the matmul FLOPs executed, evaluation included.")
-    from .store import git_state, hardware
 
     out: dict = {"flops_per_step": formula, "flop_counter": counted, "kernels": kernels, "settings": [],
                  "provenance": {**git_state(), **hardware(devices[-1]), "cpu_threads": os.cpu_count()}}
@@ -263,7 +264,6 @@ def main(quick: bool = False, device: str = "auto", kernels: str = "compiled", j
 
 def data_pipeline(repeats: int) -> dict:
     """The vectorised sampler against a per-sample loader like the authors' (one thread)."""
-    from .task import Sampler, make_world
 
     torch.set_num_threads(1)
     tc = preset("paper").task

@@ -12,8 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from .config import PRESET_SEEDS, PRESETS, ConfigError, apply_overrides, preset
-from .store import StoreError
+from .config import ConfigError, apply_overrides
+from .presets import PRESET_SEEDS, PRESETS, preset
+from .store.io import StoreError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="how often the full training state is saved for resuming (default 30 s)")
     w = sub.add_parser("sweep", help="train every member of a sweep not stored yet; print one run directory per member")
     w.add_argument("name", nargs="?", default=None,
-                   help="a sweep of the book (fig7a ... fig18, phase_diagram; see icmeta.sweeps.SWEEPS), or none with --vary")
+                   help="a sweep of the book (fig7a ... fig18, phase_diagram; see icmeta.experiments.SWEEPS), or none with --vary")
     w.add_argument("--preset", default="fast", help=f"one of {', '.join(PRESETS)}")
     w.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds of every setting (default: the preset's)")
     w.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
@@ -98,9 +99,9 @@ def main(argv: list[str] | None = None) -> int:
             return bench_main(quick=args.quick, device=args.device, kernels=args.kernels, json_path=args.json,
                               sizes=tuple(args.sizes))
         if args.command == "figure":
-            from .figures import make_figure
+            from .figures import save
 
-            for path in make_figure(args.name, preset_name=args.preset, seeds=args.seeds, out=Path(args.out)):
+            for path in save(args.name, preset_name=args.preset, seeds=args.seeds, out=Path(args.out)):
                 print(path)
             return 0
         if args.command == "llm":
@@ -135,9 +136,9 @@ def _train(args) -> int:
 
 
 def _sweep(args) -> int:
-    from .sweeps import Sweep, parse_vary, sweep
+    from .experiments.sweeps import Sweep, parse_vary, sweep
     from .train import resolve_device
-    from .train.sweep import run_sweep
+    from .train.runner import run_sweep
 
     if args.device not in ("cpu", "cuda", "auto"):
         raise ConfigError("device", args.device, "cpu, cuda, auto")
@@ -162,6 +163,6 @@ def _sweep(args) -> int:
 
 
 def _split_set(text: str):
-    from .config import _split
+    from .config import split_assignment
 
-    return _split(text)
+    return split_assignment(text)

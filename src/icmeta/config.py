@@ -6,7 +6,7 @@ Three frozen dataclasses hold every knob (`TaskConfig`, `ModelConfig`, `TrainCon
 what is allowed; `apply_overrides` turns ``key=value`` strings (the paper's symbols and the
 training/model fields) into a new config, type-checked, unknown keys rejected.
 
-Symbols (PAPER.md §2): K item classes, L labels, T tasks, N context pairs (sequence length
+Symbols (the paper's task, its Fig. 1 and Table 3): K item classes, L labels, T tasks, N context pairs (sequence length
 2N+1), D content dimension, P position dimension (token width P+D), eps within-class
 noise, p_B probability that the query's class is also in the context, B copies of it,
 alpha Zipf exponent of classes, beta Zipf exponent of tasks.
@@ -20,7 +20,6 @@ import json
 import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
-
 
 SEED_FIELDS = ("seed", "init_seed", "data_seed", "eval_seed")
 
@@ -36,7 +35,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """The in-context meta-learning task (PAPER.md §2, §7 A1, A2, A7, A8)."""
+    """The in-context meta-learning task (the paper's Fig. 1 and Table 3; decisions A1, A2, A7, A8 of the reproduction-notes chapter)."""
 
     K: int = 64
     L: int = 32
@@ -74,7 +73,7 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The network (PAPER.md §3, §7 A3, A4)."""
+    """The network (the paper's Fig. 1; decisions A3, A4 of the reproduction-notes chapter)."""
 
     arch: str = "attention_only"  # or "standard": pre-LayerNorm attention + 4x ReLU MLP blocks
     layers: int = 2
@@ -93,7 +92,7 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation and measurement schedule (PAPER.md §4, §5, §7 A5, A6)."""
+    """Optimisation and measurement schedule (the paper's Table 3 and its phase rule; decisions A5, A6 of the reproduction-notes chapter)."""
 
     optimizer: str = "sgd"
     lr: float = 0.01
@@ -101,7 +100,7 @@ class TrainConfig:
     steps: int = 400_000
     # Sequences in the fixed evaluation set. 1024 keeps evaluation every Δt affordable on a
     # CPU; the standard error of one accuracy value is up to 0.016, but ΔAcc compares the
-    # same sequences at two steps and is far less noisy (see icmeta.phases).
+    # same sequences at two steps and is far less noisy (see icmeta.analysis.phases).
     eval_size: int = 1024
     # Evaluate every `eval_every` steps; 0 means the ΔAcc interval Δt scaled with the
     # learning rate: Δt = 100 steps at lr 0.01 (the paper), 10 at lr 0.1.
@@ -398,13 +397,13 @@ def set_field(c: Config, name: str, value: Any) -> Config:
 
 def apply_overrides(c: Config, overrides: list[str] | dict[str, Any]) -> Config:
     """Apply ``key=value`` strings (or a dict) and validate the result."""
-    items = overrides.items() if isinstance(overrides, dict) else [_split(o) for o in overrides]
+    items = overrides.items() if isinstance(overrides, dict) else [split_assignment(o) for o in overrides]
     for k, v in items:
         c = set_field(c, k, v)
     return validate(c)
 
 
-def _split(text: str) -> tuple[str, str]:
+def split_assignment(text: str) -> tuple[str, str]:
     if "=" not in text:
         raise ConfigError("--set", text, "key=value, e.g. T=3 or lr=0.1")
     k, v = text.split("=", 1)
@@ -413,51 +412,4 @@ def _split(text: str) -> tuple[str, str]:
 
 # -------------------------------------------------------------------------------- presets
 
-# `paper`: PAPER.md §4 and §7 A5. `fast`: a CPU preset chosen by measurement (see
-# README and the reproduction-notes chapter) that keeps the paper's three plateaus and the
-# Table-1 circuit order for T = 3; it is NOT the paper's setting (lr 0.1 instead of 0.01,
-# smaller batch, far fewer steps).
-# `fast` runs 40,000 steps: the paper's 4x10^5 at lr 0.01 on the lr clock (events move as 1/lr).
-# Measured (3 seeds, 40,000 steps, see the main-result chapter): accuracy reaches 0.998 by
-# ~20,000 steps and every circuit metric of both layers is within 0.05 of its final value
-# after 19,550 steps at the latest, so the run ends on a real FCC plateau of 0.3 decade.
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {},
-    "fast": {"lr": 0.1, "batch_size": 64, "steps": 40_000},
-}
 
-PRESET_SEEDS = {"paper": (0, 1, 2), "fast": (0, 1, 2)}
-
-
-def preset(name: str, seed: int = 0, **overrides: Any) -> Config:
-    """A named preset as a validated `Config`, optionally with overrides."""
-    if name not in PRESETS:
-        raise ConfigError("preset", name, ", ".join(PRESETS))
-    c = Config(
-        train=TrainConfig(
-            **{k: v for k, v in PRESETS[name].items() if k in {f.name for f in fields(TrainConfig)}}
-        ),
-        seed=seed,
-    )
-    rest = {k: v for k, v in PRESETS[name].items() if k not in {f.name for f in fields(TrainConfig)}}
-    c = apply_overrides(c, {**rest, **overrides})
-    return c
-
-
-# The alternatives the reproduction-notes chapter trains beside the preset (PAPER.md §7, §8):
-# name -> overrides of the preset. `scripts/train_book_runs.py` and the chapter share them
-# (`icmeta.train.load_variants`). They are compared over the first VARIANT_STEPS steps of the
-# preset (15,000 of `fast`'s 40,000): which plateaus appear and which circuits carry them is
-# settled by then; the preset's own row is the main run up to that step.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "preset (code encoding)": {},
-    "paper-text encoding": {"labels": "fixed", "positions": "offset"},
-    "fixed label vectors only": {"labels": "fixed"},
-    "offset positions only": {"positions": "offset"},
-    "shift task maps (A1)": {"task_maps": "shift"},
-    "query from any class (code)": {"query": "any"},
-    "N = 8 (code)": {"N": 8},
-    "no W_O (A4)": {"w_o": False},
-}
-
-VARIANT_STEPS = {"fast": 15_000, "paper": 150_000}

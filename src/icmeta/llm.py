@@ -34,6 +34,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from .store.io import PROJECT_ROOT, StoreError, default_runs_root, git_state
+
 LABELS = {0: "negative", 1: "positive"}
 METRICS = ("bigram", "label_attention", "chunk_example")
 
@@ -270,7 +272,6 @@ def tiny_model(texts: Sequence[str] = (), layers: int = 4, heads: int = 4, width
 # ------------------------------------------------------------------------------- results
 
 def _results_root() -> Path:
-    from .store import default_runs_root
 
     return default_runs_root() / "llm"
 
@@ -281,7 +282,6 @@ def run(model_name: str, data_path: str | Path | None, n: int = 100, seed: int =
     made (model, prompts, seed, commit, hardware, wall time) under runs/llm/<model>/."""
     import platform
 
-    from .store import git_state
 
     if not 1 <= n <= 100_000:
         raise LLMError(f"invalid value for 'prompts': {n} (allowed: 1 to 100000)")
@@ -306,7 +306,6 @@ def load_results(model_name: str = "gpt2-xl", root: Path | None = None) -> tuple
     line, naming the command that makes it) when there is none."""
     d = (Path(root) if root else _results_root()) / Path(model_name).name
     if not (d / "layers.csv").is_file():
-        from .store import PROJECT_ROOT, StoreError
 
         shown = d.relative_to(PROJECT_ROOT) if d.is_relative_to(PROJECT_ROOT) else d
         raise StoreError(f"no stored {model_name} measurement in {shown}; make it where the weights are with: "
@@ -316,19 +315,10 @@ def load_results(model_name: str = "gpt2-xl", root: Path | None = None) -> tuple
 
 # ------------------------------------------------------------------------------- figure
 
-def fig10(table: pd.DataFrame, title: str = ""):
-    """Fig. 10: the three metrics per layer (mean over prompts and heads, ± one standard error)."""
-    import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
-    for name, c in zip(METRICS, ("tab:orange", "tab:red", "tab:blue")):
-        ax.plot(table.layer, table[name], marker="o", ms=3, lw=1.2, color=c, label=name.replace("_", " ").title())
-        se = table.get(f"{name}_se")
-        if se is not None and se.notna().all():
-            ax.fill_between(table.layer, table[name] - se, table[name] + se, color=c, alpha=0.2, lw=0)
-    ax.set_xlabel("layer")
-    ax.set_ylabel("attention (mean over heads)")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=9)
-    return fig
+
+def stand_in_metrics(prompts: int = 12) -> pd.DataFrame:
+    """The pipeline's metrics on the tiny random GPT-2 (`tiny_model`) reading `prompts` 2-shot prompts of
+    `EXAMPLE_REVIEWS`: a check that the pipeline runs, not a result."""
+    model, tokenizer = tiny_model()
+    return measure(model, tokenizer, sample_prompts(EXAMPLE_REVIEWS, prompts, seed=0))

@@ -12,12 +12,13 @@ from typing import Sequence
 
 import torch
 
-from ..config import VARIANT_STEPS, VARIANTS, Config, ConfigError, preset, set_field
-from ..members import check_members
-from ..store import Run, default_runs_root, find_run, run_lock, run_name
+from ..config import Config, ConfigError, set_field
+from ..core.members import check_members
+from ..store.io import default_runs_root, run_lock
+from ..store.run import Run, find_run, run_name
 from .loop import Callback, Progress, Trainer, log_schedule
 
-__all__ = ["load_or_train", "load_variants", "prepare", "Trainer", "Callback", "Progress", "log_schedule", "resolve_device"]
+__all__ = ["load_or_train", "prepare", "Trainer", "Callback", "Progress", "log_schedule", "resolve_device"]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -66,21 +67,3 @@ def load_or_train(
             return run
         callbacks = [Progress()] if progress else []
         return Trainer(configs, directory, callbacks=callbacks, resume_every_s=resume_every_s).run()
-
-
-def variant_configs(preset_name: str, seeds: Sequence[int], device: str = "cpu") -> dict[str, list[Config]]:
-    """The reproduction-notes variants (`icmeta.config.VARIANTS`) other than the preset itself,
-    each at `VARIANT_STEPS` of the preset, one config per seed."""
-    steps = VARIANT_STEPS[preset_name]
-    return {name: [preset(preset_name, seed=s, device=device, steps=steps, **kw) for s in seeds]
-            for name, kw in VARIANTS.items() if kw}
-
-
-def load_variants(preset_name: str, seeds: Sequence[int], device: str = "cpu", root: Path | str | None = None,
-                  progress: bool = True) -> dict[str, Run]:
-    """Every variant of `icmeta.config.VARIANTS` as a stored (or trained) run over the first
-    `VARIANT_STEPS` steps; the preset's own entry is the main run cut at that step."""
-    main = load_or_train([preset(preset_name, seed=s, device=device) for s in seeds], root=root, progress=progress)
-    others = variant_configs(preset_name, seeds, device)
-    return {name: main.until(VARIANT_STEPS[preset_name]) if name not in others
-            else load_or_train(others[name], root=root, progress=progress) for name in VARIANTS}

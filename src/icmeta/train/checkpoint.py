@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from ..store import RESULTS_VERSION, write_torch
+from ..store.io import write_torch
+from ..store.run import RESULTS_VERSION
 
 RESUME, PREVIOUS = "resume.pt", "resume.prev.pt"
 STATE_KEYS = {"name", "results_version", "step", "model", "optimizer", "data_gens", "rows", "snapshots", "segments"}

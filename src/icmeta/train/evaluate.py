@@ -15,9 +15,9 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from .. import metrics as M
-from ..model import Transformers, hook_name
-from ..task import Batch
+from ..core import metrics as M
+from ..core.model import Transformers, hook_name
+from ..core.task import Batch
 
 CHUNK = 128  # sequences per evaluation forward pass: a chunk's activations stay in the CPU's caches
 CIRCUIT_METRICS = ("bigram", "label_attention", "chunk_example")

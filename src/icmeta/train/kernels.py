@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from ..config import ConfigError
-from ..model import Transformers
-from ..task import Batch, Sampler
+from ..core.model import Transformers
+from ..core.task import Batch, Sampler
 
 
 def compile_mode(device: torch.device) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..store import METRIC_COLUMNS
+from ..store.run import METRIC_COLUMNS
 from .evaluate import CIRCUIT_METRICS, Evaluation
 
 Row = tuple  # (member, seed, step, metric, layer, head, value)

@@ -1,6 +1,6 @@
 """The training loop for E models trained together, with callbacks.
 
-`Trainer` wires the parts: the task sampler (`icmeta.task`), the models (`icmeta.model`),
+`Trainer` wires the parts: the task sampler (`icmeta.core.task`), the models (`icmeta.core.model`),
 the optimiser (`optim`), the evaluator (`evaluate`), the metric log and attention snapshots
 (`log`) and the checkpoints (`checkpoint`). Its `run` is the whole schedule:
 
@@ -25,17 +25,19 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .. import __version__, phases
+from .. import __version__
+from ..analysis import phases
 from ..config import Config
-from ..members import member_labels
-from ..model import Transformers
-from ..store import (
-    RESULTS_VERSION, Run, git_state, hardware, load_run, write_ceilings, write_json, write_metrics, write_patterns,
-)
-from ..task import Sampler, make_world
+from ..core.members import member_labels
+from ..core.model import Transformers
+from ..core.task import Sampler, make_world
+from ..store.ceilings import write_ceilings
+from ..store.io import git_state, hardware, write_json, write_metrics, write_patterns
+from ..store.run import RESULTS_VERSION, Run, load_run, record_checksums
 from . import checkpoint
-from .kernels import build_batch, compile_mode, forward, member_losses, prepare as compiled, step_begin
 from .evaluate import Evaluation, Evaluator
+from .kernels import build_batch, compile_mode, forward, member_losses, step_begin
+from .kernels import prepare as compiled
 from .log import MetricLog, Snapshots
 from .optim import StackedOptimizer, sgd_update_
 
@@ -269,6 +271,6 @@ class Trainer:
             cb.on_end(self)
         write_metrics(d / "metrics.parquet", self.log.frame())
         write_patterns(d / "patterns.npz", np.array(self.snapshots.steps), self.snapshots.by_member())
-        write_json(d / "config.json", self.info("complete"))
+        record_checksums(d, self.info("complete"))  # config.json, with the results files' SHA-256
         checkpoint.clear_states(d)
         return load_run(d)

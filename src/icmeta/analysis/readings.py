@@ -1,0 +1,187 @@
+"""Three readings of one accuracy curve, and the continuous quantities that do not need any.
+
+Where a curve "pauses" is a judgement: the paper reads its plateaus by eye on a log-step axis.
+A count of plateaus can flip with the rule used to read them, so every claim of the book is
+evaluated under three reasonable rules, stated here before any claim is read:
+
+- ``detector``: the project's phase detector (`icmeta.analysis.phases.detect`): a plateau is a
+  flat local minimum of the smoothed log-step slope between two rises at least 1.5x steeper.
+- ``flat``: a flat-band rule: accuracy smoothed by a running median of `WINDOW` evaluations;
+  a plateau is a stretch whose smoothed accuracy stays within a band of `BAND` (max - min)
+  over at least `MIN_SPAN` of the run's log-step axis. It finds every pause, shoulders and
+  slow climbs included.
+- ``shoulder``: a flat-band stretch that is also clearly flatter than its surroundings: the
+  rise inside it is at most `SHOULDER_RATIO` (one half) of the rise over an equal log-width on
+  each side (on one side only where the run starts or ends on it). A slow steady climb is not
+  a shoulder.
+
+All three leave out stretches below the floor (`icmeta.analysis.phases.floor`: the time before
+learning) and name a stretch by the nearest Bayes ceiling of that run's own data draw
+(`nearest_strategy`). Where a claim can be stated as a quantity instead of a count, it is:
+`dwell` (how long accuracy stays near a level, in decades of log-step) and `first_reach` need
+no reading at all.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .phases import detect, floor, nearest_strategy
+
+READINGS = ("detector", "flat", "shoulder")
+WINDOW = 9  # evaluations in the running median
+BAND = 0.06  # a flat stretch moves at most this much (max - min of the smoothed accuracy)
+MIN_SPAN = 0.04  # ... over at least this fraction of the run's log-step axis
+SHOULDER_RATIO = 0.5  # the rise inside a shoulder is at most this fraction of the rise around it
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A plateau as one reading sees it: first and last evaluated step, median accuracy."""
+
+    start: int
+    end: int
+    level: float
+
+
+def smoothed(steps: np.ndarray, acc: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """Accuracy smoothed by a centred running median over `window` evaluations."""
+    return pd.Series(np.asarray(acc, dtype=float)).rolling(window, center=True, min_periods=1).median().to_numpy()
+
+
+def _positive(steps, acc):
+    steps, acc = np.asarray(steps), np.asarray(acc, dtype=float)
+    keep = (steps > 0) & np.isfinite(acc)
+    return steps[keep], acc[keep]
+
+
+def _widest(a: np.ndarray, band: float) -> np.ndarray:
+    """For every i, the last j such that max(a[i..j]) - min(a[i..j]) <= band (two pointers with
+    monotone queues: linear time)."""
+    from collections import deque
+
+    n, out = len(a), np.empty(len(a), dtype=int)
+    lo, hi, j = deque(), deque(), 0  # indices of the window's candidates for min and max
+    for i in range(n):
+        if j < i:
+            j = i
+        while j < n:
+            while lo and a[lo[-1]] >= a[j]:
+                lo.pop()
+            while hi and a[hi[-1]] <= a[j]:
+                hi.pop()
+            lo.append(j)
+            hi.append(j)
+            if a[hi[0]] - a[lo[0]] > band:  # a[j] does not fit: the window ends at j - 1
+                if lo[-1] == j:
+                    lo.pop()
+                if hi and hi[-1] == j:
+                    hi.pop()
+                break
+            j += 1
+        out[i] = j - 1
+        while lo and lo[0] <= i:
+            lo.popleft()
+        while hi and hi[0] <= i:
+            hi.popleft()
+    return out
+
+
+def flat_stretches(steps, acc, band: float = BAND, min_span: float = MIN_SPAN, window: int = WINDOW,
+                   low: float | None = None) -> list[Stretch]:
+    """The flat-band reading: maximal stretches, left to right, whose smoothed accuracy stays
+    within `band` over at least `min_span` of the log-step axis (a slow drift longer than the band
+    is two stretches, side by side); none below `low` (the time before learning)."""
+    steps, acc = _positive(steps, acc)
+    if len(steps) < 2:
+        return []
+    a, x = smoothed(steps, acc, window), np.log10(steps)
+    need = min_span * (x[-1] - x[0])
+    last = _widest(a, band)
+    spans, i, n = [], 0, len(x)
+    while i < n - 1:
+        j = last[i]
+        if x[j] - x[i] >= need:
+            level = float(np.median(acc[i:j + 1]))
+            spans.append((i, j, level))
+            i = j + 1
+        else:
+            i += 1
+    return [Stretch(int(steps[i]), int(steps[j]), level) for i, j, level in spans if low is None or level >= low]
+
+
+def shoulder_stretches(steps, acc, band: float = BAND, min_span: float = MIN_SPAN, window: int = WINDOW,
+                       ratio: float = SHOULDER_RATIO, low: float | None = None) -> list[Stretch]:
+    """The shoulder reading: the flat-band stretches whose inner rise is at most `ratio` times
+    the rise over an equal log-width before and after them (the smaller of the two; only the
+    side that exists where the stretch touches the start or the end of the run)."""
+    steps_, acc_ = _positive(steps, acc)
+    if len(steps_) < 2:
+        return []
+    a, x = smoothed(steps_, acc_, window), np.log10(steps_)
+
+    def at(v: float) -> float:
+        return float(np.interp(v, x, a))
+
+    out = []
+    for s in flat_stretches(steps_, acc_, band, min_span, window, low):
+        xa, xb = math.log10(s.start), math.log10(s.end)
+        w = xb - xa
+        inner = at(xb) - at(xa)
+        before = at(xa) - at(xa - w) if xa - w >= x[0] else None  # None: the run starts on it
+        after = at(xb + w) - at(xb) if xb + w <= x[-1] else None  # None: the run ends on it
+        sides = [r for r in (before, after) if r is not None]
+        if sides and min(sides) > 0 and inner <= ratio * min(sides):
+            out.append(s)
+    return out
+
+
+def detector_stretches(steps, acc, low: float | None = None) -> list[Stretch]:
+    """The project's detector (`icmeta.analysis.phases.detect`) as stretches."""
+    steps, acc = _positive(steps, acc)
+    if len(steps) < 2:
+        return []
+    return [Stretch(p.start, p.end, p.acc) for p in detect(steps, acc, floor=low).phases]
+
+
+def read(reading: str, steps, acc, ceilings: dict | None = None) -> list[Stretch]:
+    """The plateaus of one curve under `reading` (one of `READINGS`), none below the floor of
+    `ceilings` (the run's Bayes ceilings) when given."""
+    low = floor(ceilings) if ceilings is not None else None
+    if reading == "detector":
+        return detector_stretches(steps, acc, low)
+    if reading == "flat":
+        return flat_stretches(steps, acc, low=low)
+    if reading == "shoulder":
+        return shoulder_stretches(steps, acc, low=low)
+    raise ValueError(f"reading {reading!r}: one of {', '.join(READINGS)}")
+
+
+def circuits(stretches: list[Stretch], ceilings: dict) -> list[str]:
+    """The circuit each stretch stands for (the nearest ceiling of the run's own draw), in order."""
+    return [nearest_strategy(s.level, ceilings) for s in stretches]
+
+
+def dwell(steps, acc, level: float, band: float = BAND, window: int = WINDOW) -> float:
+    """Decades of log-step during which the smoothed accuracy stays within ±`band` of `level`
+    (summed over every visit; 0 if it never comes near). A plateau at that level is a long stay;
+    a smooth rise passes through the band in a short one. No reading needed."""
+    steps, acc = _positive(steps, acc)
+    if len(steps) < 2:
+        return 0.0
+    a, x = smoothed(steps, acc, window), np.log10(steps)
+    near = np.abs(a - level) <= band
+    widths = np.diff(x)
+    # each interval counts when both ends are near (a stay, not a crossing)
+    return float(widths[near[:-1] & near[1:]].sum())
+
+
+def first_reach(steps, acc, level: float, window: int = WINDOW) -> int | None:
+    """The first evaluated step whose smoothed accuracy reaches `level` (None if never)."""
+    steps, acc = _positive(steps, acc)
+    hit = np.flatnonzero(smoothed(steps, acc, window) >= level)
+    return int(steps[hit[0]]) if len(hit) else None

@@ -1,0 +1,108 @@
+"""What every chapter notebook needs besides its one package call per step: its parameters
+checked (`setup`), a figure glued into the page and saved (`show`), a table rendered as a table
+(`table`).
+
+A chapter begins with::
+
+    from icmeta.book import setup, show, table
+    preset, seeds, device = setup(preset, seeds, device)
+
+A bad parameter (``papermill -p preset huge``) stops that cell with one line naming the
+parameter and the allowed values, not a traceback from deep inside the package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from ..config import ConfigError
+from ..figures import draw
+from ..presets import PRESETS
+
+FIGURES = Path("../figures")  # every figure is also saved here, as `python -m icmeta figure NAME` does
+
+
+class ParameterError(ConfigError):
+    """A notebook parameter outside what is allowed. In IPython it shows as its one line."""
+
+    def _render_traceback_(self) -> list[str]:  # IPython's hook: what the cell's error output shows
+        return [f"ParameterError: {self}"]
+
+
+def setup(preset: str = "fast", seeds: Sequence[int] = (0, 1, 2), device: str = "cpu",
+          threads: int = 1) -> tuple[str, list[int], str]:
+    """Check a chapter's parameters and prepare the page: one torch thread (the page reads
+    stored runs; `make runs` trains them on every core), pandas' precision, the figures folder.
+
+    Returns ``(preset, seeds, device)``, seeds as a list. Raises `ParameterError` (one line)
+    for an unknown preset, seeds that are not distinct integers, or a device other than cpu or
+    cuda (cuda only where a GPU is present)."""
+    if preset not in PRESETS:
+        raise ParameterError("preset", preset, ", ".join(PRESETS))
+    try:
+        seeds = [int(s) for s in ([seeds] if isinstance(seeds, (int, str)) else seeds)]
+    except (TypeError, ValueError):
+        raise ParameterError("seeds", seeds, "a list of distinct integers, e.g. [0, 1, 2]") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise ParameterError("seeds", seeds, "a list of distinct integers ≥ 0, e.g. [0, 1, 2]")
+    import torch
+
+    if device not in ("cpu", "cuda"):
+        raise ParameterError("device", device, "cpu, cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("device", device, "cpu (no GPU is visible to this kernel)")
+    torch.set_num_threads(threads)
+    pd.set_option("display.precision", 3)
+    os.makedirs(FIGURES, exist_ok=True)
+    return preset, seeds, device
+
+
+def show(name: str, **inputs: Any) -> None:
+    """Draw the registered figure `name` (`icmeta.figures.draw`) from `inputs` (the runs the chapter
+    loaded), glue each of its images into the page under its stem (for a ``{glue:figure}``
+    caption), save it as ``figures/<stem>.png`` (as ``python -m icmeta figure NAME`` does) and close it."""
+    import matplotlib.pyplot as plt
+    from myst_nb import glue
+
+    from .display import GluedFigure
+
+    for stem, fig in draw(name, **inputs).items():
+        # glued as the inline backend's PNG with a text/plain fingerprint of what the figure shows:
+        # nbval compares the fingerprint, the PNG (bytes differ between machines) is sanitized away
+        glue(stem, GluedFigure(fig), display=False)
+        fig.savefig(FIGURES / f"{stem}.png", dpi=130, bbox_inches="tight")
+        plt.close(fig)
+
+
+def table(df: pd.DataFrame, precision: int = 3, compact: bool = False):
+    """A table for the page (`icmeta.book.page.styled`): named columns, no index, fixed precision,
+    nothing truncated. A named index (``seed``, ``setting``) becomes ordinary columns."""
+
+    return styled(df, precision=precision, compact=compact)
+
+
+def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
+    """A table for the book: no index column, fixed precision, padded cells (a pandas Styler);
+    `compact` for wide tables (smaller type, tighter cells).
+
+    Its HTML id comes from the table as shown (the formatted cells, not the full-precision
+    numbers), so the same table renders to the same HTML on every machine (the notebooks' outputs
+    are regression-tested), and its plain-text repr is that table, not a memory address."""
+    import hashlib
+
+    from .display import Table, shown_text
+
+    # the index is hidden: a named one (seed, setting) becomes columns
+    df = df.reset_index() if any(n is not None for n in df.index.names) else df.reset_index(drop=True)
+    # words read from the left, numbers from the right
+    text = [i for i, c in enumerate(df.columns) if not pd.api.types.is_numeric_dtype(df[c])]
+    styles = [{"selector": "th, td", "props": "padding: 1px 4px; text-align: right; font-size: 0.8em;"
+               if compact else "padding: 2px 6px; text-align: right;"}]
+    styles += [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: left;"} for i in text]
+    out = Table(df).hide(axis="index").format(precision=precision, na_rep="–").set_table_styles(styles)
+    shown = f"{shown_text(out)}\x1e{styles}"  # (another style, another id: two tables may share a page)
+    return out.set_uuid(hashlib.sha256(shown.encode()).hexdigest()[:10])

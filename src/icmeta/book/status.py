@@ -1,0 +1,185 @@
+"""Where each of the paper's figures and tables stands in this book: one registry.
+
+The intro's status table is generated from `PAPER_ITEMS`, and a test checks it against the
+chapters (every item placed in a chapter has its "Paper Fig. N" caption there, and every such
+caption is registered), so the table cannot drift from the book. No verdict is typed here: a
+figure's status is computed from its claims (`icmeta.analysis.claims`), evaluated on the stored
+runs at every rate they were trained at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..analysis.claims import CLAIMS, RATES, Result, evaluate_all
+from ..experiments.load import load_main_run, load_sweep, load_variants, training_time_s
+from ..experiments.sweeps import SWEEPS
+
+# what a figure's status means: computed from its claims (`icmeta.analysis.claims`), or its kind
+STATUSES = {
+    "reproduced": "every claim of the figure holds, in every seed, under every reading, at every rate measured",
+    "partly": "some claims hold, some do not or depend on the reading (the chapter's claims table says which)",
+    "not reproduced": "no claim of the figure holds at any rate measured",
+    "not measured": "its runs are not stored",
+    "drawn": "a schematic or a definition: nothing to measure",
+    "pipeline only": "the code runs here on a stand-in; the real model is not on this project's machines",
+}
+
+CHAPTERS = {
+    "01_task_and_model": "The task and the model",
+    "02_main_result": "The main result",
+    "03_explore": "Explore the training",
+    "04_reproduction_notes": "Reproduction notes",
+    "05_testing_the_circuits": "Testing the circuits",
+    "06_data_properties": "What in the data makes each phase",
+    "07_copy_and_burstiness": "The copy task and burstiness",
+    "08_architecture": "Heads, length, depth and the standard transformer",
+    "09_large_model": "Circuits in a large model",
+    "10_exercises": "Exercises",
+    "11_claims": "Every claim, measured",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One figure or table of the paper: what it shows, the chapter (notebook stem) that has it,
+    and either the claims that decide its status (keys of `icmeta.analysis.claims.CLAIMS`, or
+    their prefix ending in a dot) or its kind when there is nothing to measure."""
+
+    name: str  # "Fig. 7b", "Table 1"
+    what: str
+    chapter: str
+    claims: tuple[str, ...] = ()
+    kind: str = "measured"  # or "drawn", "pipeline only"
+
+    @property
+    def caption(self) -> str:
+        """The caption prefix the chapter uses for it."""
+        return f"Paper {self.name}"
+
+    def claim_keys(self) -> list[str]:
+        """The keys of its claims."""
+        return [k for k in CLAIMS if any(k == c or (c.endswith(".") and k.startswith(c)) for c in self.claims)]
+
+
+PAPER_ITEMS: tuple[Item, ...] = (
+    Item("Fig. 1", "the task and the network", "01_task_and_model", kind="drawn"),
+    Item("Fig. 2", "accuracy, loss and attention maps per phase", "02_main_result", ("main.",)),
+    Item("Fig. 3", "phase boundaries from ΔAcc", "02_main_result", ("main.three_plateaus",)),
+    Item("Fig. 4", "circuit metrics over training", "02_main_result", ("table1.",)),
+    Item("Fig. 5", "SCC theory p + (1 − p)/2", "05_testing_the_circuits", ("fig5.",)),
+    Item("Fig. 6", "random-label accuracy", "05_testing_the_circuits", ("fig6.",)),
+    Item("Fig. 7a", "number of tasks T", "06_data_properties", ("fig7a.",)),
+    Item("Fig. 7b", "number of item classes K", "06_data_properties", ("fig7b.",)),
+    Item("Fig. 7c", "within-class noise ε", "06_data_properties", ("fig7c.",)),
+    Item("Fig. 7d", "class Zipf exponent α", "06_data_properties", ("fig7d.",)),
+    Item("Fig. 7e", "task Zipf exponent β", "06_data_properties", ("fig7e.",)),
+    Item("Fig. 8", "1 vs 2 heads", "08_architecture", ("fig8.",)),
+    Item("Fig. 9", "per-head metrics of the 2-head model", "08_architecture", ("fig9.",)),
+    Item("Fig. 10", "GPT2-XL on SST-2", "09_large_model", kind="pipeline only"),
+    Item("Fig. 11", "the induction circuit", "07_copy_and_burstiness", kind="drawn"),
+    Item("Fig. 12", "the copy task (T = 1, p_B = 1)", "07_copy_and_burstiness", ("fig12.",)),
+    Item("Fig. 13", "models pruned to one circuit", "05_testing_the_circuits", ("fig13.",)),
+    Item("Fig. 14", "Zipf rank–frequency curves", "06_data_properties", kind="drawn"),
+    Item("Fig. 15", "burstiness B and p_B", "07_copy_and_burstiness", ("fig15a.", "fig15b.")),
+    Item("Fig. 16", "1 to 16 heads", "08_architecture", ("fig16.",)),
+    Item("Fig. 17", "per-head, per-layer metrics", "08_architecture", ("fig8.head_roles",)),
+    Item("Fig. 18", "T from 3 to 18", "06_data_properties", ("fig18.",)),
+    Item("Fig. 19", "context length N", "08_architecture", ("fig19.",)),
+    Item("Fig. 20", "standard transformer", "08_architecture", ("fig20.",)),
+    Item("Fig. 21", "loss on every label", "08_architecture", ("fig21.",)),
+    Item("Fig. 22", "depth 2 to 5", "08_architecture", ("fig22.",)),
+    Item("Fig. 23", "maps of deeper models", "08_architecture", ("fig23.",)),
+    Item("Table 1", "circuits per phase", "02_main_result", ("table1.",)),
+    Item("Table 2", "circuit metrics", "02_main_result", kind="drawn"),
+    Item("Table 3", "hyperparameters", "01_task_and_model", kind="drawn"),
+)
+
+
+def item(name: str) -> Item:
+    """The registry entry of a paper figure or table (``"Fig. 7b"``)."""
+    for it in PAPER_ITEMS:
+        if it.name == name:
+            return it
+    raise KeyError(f"{name!r} is not a figure or table of the paper (Fig. 1 … Fig. 23, Table 1 … Table 3)")
+
+
+def item_status(it: Item, results: list[Result]) -> str:
+    """A figure's status (`STATUSES`), computed from its claims' verdicts at every rate measured."""
+    if it.kind != "measured":
+        return it.kind
+    keys = set(it.claim_keys())
+    measured = [r.verdict for r in results if r.claim.key in keys and r.seeds]
+    if not measured:
+        return "not measured"
+    if all(v == "holds" for v in measured):
+        return "reproduced"
+    if all(v == "does not hold" for v in measured):
+        return "not reproduced"
+    return "partly"
+
+
+def status_table(results: list[Result] | None = None) -> pd.DataFrame:
+    """One row per figure and table of the paper: what it shows, its chapter, its status computed
+    from its claims (`icmeta.analysis.claims.evaluate_all`, run here if `results` is None), and per
+    rate how many of its claims hold."""
+    results = evaluate_all() if results is None else results
+    rows = []
+    for it in PAPER_ITEMS:
+        row = {"paper": it.name, "shows": it.what, "chapter": CHAPTERS[it.chapter], "status": item_status(it, results)}
+        keys = set(it.claim_keys())
+        for rate in RATES:
+            mine = [r for r in results if r.claim.key in keys and r.rate == rate and r.seeds]
+            row[rate] = f"{sum(r.verdict == 'holds' for r in mine)} of {len(mine)} hold" if mine else "–"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# What each chapter reads: (what is trained for it, the command that trains it, the sweeps it
+# draws). "main" is the main run; "variants" the reproduction notes' runs beside it.
+CHAPTER_RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "01_task_and_model": ("nothing (configs and the data draw)", "python -m icmeta figure fig1", ()),
+    "02_main_result": ("the main run", "python -m icmeta train --preset {preset}", ("main",)),
+    "03_explore": ("nothing new (the main run)", "python -m icmeta train --preset {preset}", ()),
+    "04_reproduction_notes": ("7 variants of 15,000 steps", "python scripts/train_book_runs.py", ("variants",)),
+    "05_testing_the_circuits": ("sweeps of 15,000 steps", "python -m icmeta sweep fig5 (fig13)", ("fig5", "fig13")),
+    "06_data_properties": ("sweeps of 15,000 steps (Figs. 7b, 18 and the K × ε diagram: 40,000); lr checks at lr 0.03",
+                           "python -m icmeta sweep fig7a (fig7b … fig7e, fig18, phase_diagram, fig7a_lr … fig7d_lr)",
+                           ("fig7a", "fig7b", "fig7c", "fig7d", "fig7e", "fig18", "phase_diagram",
+                            "fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr")),
+    "07_copy_and_burstiness": ("sweeps of 15,000 steps; lr check at lr 0.03",
+                               "python -m icmeta sweep fig12 (fig12_lr, fig12_classes, fig15a, fig15b)",
+                               ("fig12", "fig12_lr", "fig12_classes", "fig15a", "fig15b")),
+    "08_architecture": ("sweeps of 15,000 steps (standard transformer: 40,000 at lr 0.01); lr checks at lr 0.03; 2 and 4 heads at lr 0.01 from a GPU (read, not trained)",
+                        "python -m icmeta sweep fig16 (fig19, fig20, fig21, fig22, fig16_lr, fig19_lr, fig22_lr)",
+                        ("fig16", "fig19", "fig20", "fig21", "fig22", "fig16_lr", "fig19_lr", "fig22_lr")),
+    "09_large_model": ("nothing (a tiny random GPT-2; GPT2-XL where its weights are)",
+                       "python -m icmeta llm --model gpt2-xl --data dev.tsv", ()),
+    "10_exercises": ("nothing (reads the runs above)", "", ()),
+    "11_claims": ("nothing (reads the runs above)", "", ()),
+}
+
+
+def chapter_table(preset_name: str, seeds, device: str = "cpu") -> pd.DataFrame:
+    """Per chapter: the paper's figures and tables it has (from `PAPER_ITEMS`), what it trains,
+    the command, and the measured training time of its runs (each model counted once; a
+    learning-rate check counts at the preset it exists for only). Reads stored runs only."""
+
+    main = load_main_run(preset_name, seeds, device)
+    rows = []
+    for stem, (trains, command, uses) in CHAPTER_RUNS.items():
+        seconds = 0.0
+        if "main" in uses:
+            seconds += main.wall_time_s
+        if "variants" in uses:
+            seconds += sum(r.wall_time_s for r in load_variants(preset_name, seeds, device).values()
+                           if r.directory != main.directory)
+        sweeps = [n for n in uses if n in SWEEPS and (not SWEEPS[n].presets or preset_name in SWEEPS[n].presets)]
+        if sweeps:
+            seconds += training_time_s([r for n in sweeps for r in load_sweep(n, preset_name, seeds, device=device).runs])
+        items = ", ".join(it.name for it in PAPER_ITEMS if it.chapter == stem) or "—"
+        rows.append({"chapter": CHAPTERS.get(stem, stem), "paper": items, "trains": trains,
+                     "command": command.format(preset=preset_name), "training (s)": int(round(seconds))})
+    return pd.DataFrame(rows)

@@ -1,0 +1,17 @@
+"""The experiments as data: every sweep and GPU check the book draws (`sweeps`), and reading their
+stored runs back (`load`). Running them is the trainer's job (`icmeta.train.runner`).
+"""
+
+from .load import (
+           SweepRuns,
+           load_archived_paper_run,
+           load_gpu_check,
+           load_lr_check,
+           load_main_run,
+           load_sweep,
+           load_variants,
+)
+from .sweeps import GPU_CHECKS, IN_BOOK, SWEEPS, Member, Sweep, sweep
+
+__all__ = ["SweepRuns", "load_archived_paper_run", "load_main_run", "load_variants", "load_gpu_check", "load_lr_check", "load_sweep", "GPU_CHECKS", "IN_BOOK", "SWEEPS", "Member",
+           "Sweep", "sweep"]

@@ -1,0 +1,154 @@
+"""The claims (`icmeta.analysis.claims`): each kind of criterion on tiny synthetic runs where it must
+hold and where it must fail, the verdict words, and a rate that lacks a setting."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from icmeta.analysis import claims as C
+from icmeta.experiments.load import SweepRuns
+from icmeta.experiments.sweeps import Member, Sweep
+from icmeta.presets import preset
+
+CEIL = {"ignore": 0.35, "labels": 0.78, "pairs": 1.0}
+STEPS = np.unique(np.round(np.logspace(1, 4.6, 600)).astype(int))
+X = np.log10(STEPS)
+
+
+def rise(center, width=0.08):
+    return 1 / (1 + np.exp(-(X - center) / width))
+
+
+PHASED = 0.03 + 0.32 * rise(2.6) + 0.43 * rise(3.4) + 0.22 * rise(4.1)  # NCC, SCC, then 1.0
+SMOOTH = 0.03 + 0.97 * rise(3.2, 0.1)  # one quick rise
+
+
+@dataclass
+class FakeRun:
+    """What the claims read of a stored run: metrics, ceilings, config, where it lives."""
+
+    metrics: pd.DataFrame
+    config: object
+    directory: Path
+    until_step: int | None = None
+
+    def ceilings(self):
+        return [{"label": "main", "seed": s, **CEIL} for s in self.metrics.seed.unique()]
+
+    @property
+    def last_step(self):
+        return int(self.metrics.step.max())
+
+
+def fake(name: str, seed: int, acc: np.ndarray, extra: dict | None = None, lr: float = 0.1) -> FakeRun:
+    rows = [("main", seed, int(s), "acc", None, None, float(a)) for s, a in zip(STEPS, acc)]
+    for (metric, layer), values in (extra or {}).items():
+        rows += [("main", seed, int(s), metric, layer, 1, float(v)) for s, v in zip(STEPS, values)]
+    m = pd.DataFrame(rows, columns=["member", "seed", "step", "metric", "layer", "head", "value"])
+    return FakeRun(m, preset("fast", seed=seed, lr=lr), Path(f"/nowhere/{name}-{seed}-{lr}"))
+
+
+def sweep_of(curves: dict[str, list], lr: float = 0.1, extra: dict | None = None) -> SweepRuns:
+    """A sweep whose setting `label` has one fake run per seed, from `curves[label]` (one curve a seed)."""
+    members, runs = [], []
+    for label, per_seed in curves.items():
+        for seed, acc in enumerate(per_seed):
+            members.append(Member(label, seed, preset("fast", seed=seed), ()))
+            runs.append(fake(label, seed, acc, (extra or {}).get(label), lr))
+    return SweepRuns(Sweep("t"), members, runs)
+
+
+def outcome(measure, sr, seed=0, reading="detector"):
+    return measure(sr, seed, reading)[1]
+
+
+def test_plateau_presence_and_absence():
+    sr = sweep_of({"a": [PHASED], "b": [SMOOTH]})
+    assert outcome(C.plateau_claim(("a",), ("NCC", "SCC"), True), sr)
+    assert not outcome(C.plateau_claim(("b",), ("NCC", "SCC"), True), sr)
+    assert outcome(C.plateau_claim(("b",), ("NCC", "SCC"), False), sr)
+    assert not outcome(C.plateau_claim(("a", "b"), ("NCC",), False), sr)  # every setting must skip it
+
+
+def test_one_rise():
+    sr = sweep_of({"a": [PHASED], "b": [SMOOTH]})
+    assert outcome(C.one_rise_claim("b"), sr) and not outcome(C.one_rise_claim("a"), sr)
+    assert C.one_rise_claim("a", "b").labels == ("a", "b")
+
+
+def test_pause_and_dwell_need_no_reading():
+    sr = sweep_of({"a": [PHASED], "b": [SMOOTH]})
+    assert outcome(C.pause_claim("a", "ignore", True), sr, reading=None)
+    assert outcome(C.pause_claim("b", "ignore", False), sr, reading=None)
+    assert outcome(C.dwell_claim("ignore", "b", "a"), sr, reading=None)  # shorter near NCC without the plateau
+    assert not outcome(C.dwell_claim("ignore", "a", "b"), sr, reading=None)
+
+
+def test_final_level_against_a_ceiling():
+    sr = sweep_of({"a": [0.03 + 0.33 * rise(2.5)], "b": [PHASED]})  # "a" ends at 0.36, near the NCC ceiling
+    near_ncc = C.final_near_claim("a", C.ceiling("ignore"))
+    assert outcome(near_ncc, sr, reading=None)
+    assert not outcome(C.final_near_claim("b", C.ceiling("ignore")), sr, reading=None)
+
+
+def test_a_metric_over_a_plateau_against_its_uniform_value():
+    # layer-1 label attention 0.60 during the SCC plateau (uniform at N = 4: 0.44), 0.45 elsewhere
+    scc = (STEPS > 10 ** 3.5) & (STEPS < 10 ** 3.95)
+    high = np.where(scc, 0.60, 0.45)
+    low = np.full(len(STEPS), 0.45)
+    sr = sweep_of({"a": [PHASED], "b": [PHASED]},
+                  extra={"a": {("label_attention", 1): high}, "b": {("label_attention", 1): low}})
+    assert outcome(C.metric_claim("a", "label_attention", 1, "SCC"), sr)
+    assert not outcome(C.metric_claim("b", "label_attention", 1, "SCC"), sr)
+    assert outcome(C.metric_claim("b", "label_attention", 1, "SCC", above=False), sr)
+    smooth = sweep_of({"a": [SMOOTH]}, extra={"a": {("label_attention", 1): high}})
+    value, ok = C.metric_claim("a", "label_attention", 1, "SCC")(smooth, 0, "detector")
+    assert not ok and value == "no SCC plateau"
+
+
+def test_which_setting_reaches_a_level_first_on_the_paper_clock():
+    fast = sweep_of({"a": [SMOOTH], "b": [0.03 + 0.97 * rise(3.6, 0.1)]})
+    assert outcome(C.reach_order_claim(("a", "acc"), ("b", "acc")), fast, reading=None)
+    assert not outcome(C.reach_order_claim(("b", "acc"), ("a", "acc")), fast, reading=None)
+    assert outcome(C.reach_monotone_claim(("a", "b")), fast, reading=None)
+    assert outcome(C.reach_ratio_claim("a", "a", 1.5), fast, reading=None)
+    assert not outcome(C.reach_ratio_claim("b", "a", 1.5), fast, reading=None)  # 10^0.4 = x2.5 later
+
+
+def test_verdict_words():
+    seeds = [0, 1, 2]
+    every = {(s, r): ("", True) for s in seeds for r in ("x", "y")}
+    assert C.verdict(every, seeds, ("x", "y")) == "holds"
+    assert C.verdict({k: ("", False) for k in every}, seeds, ("x", "y")) == "does not hold"
+    some = {(s, r): ("", s == 0) for s in seeds for r in ("x", "y")}
+    assert C.verdict(some, seeds, ("x", "y")) == "holds in 1 of 3 seeds"
+    split = {(s, r): ("", r == "x") for s in seeds for r in ("x", "y")}
+    assert C.verdict(split, seeds, ("x", "y")) == "depends on the reading (x: 3/3, y: 0/3)"
+    assert C.verdict({}, [], ("x",)) == "not measured"
+
+
+def test_a_rate_without_the_settings_a_claim_reads_is_not_measured():
+    claim = C.Claim("t.k", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b"))
+    results = C.evaluate(claim, {"fast": sweep_of({"a": [SMOOTH], "b": [SMOOTH, SMOOTH]}), "lr 0.03": sweep_of({"a": [SMOOTH]})})
+    by_rate = {r.rate: r for r in results}
+    assert by_rate["fast"].verdict == "holds" and by_rate["fast"].seeds == [0, 1]
+    assert by_rate["lr 0.03"].verdict == "not measured" and by_rate["lr 0.01"].verdict == "not measured"
+
+
+def test_every_claim_names_a_figure_a_sweep_and_the_settings_it_reads():
+    from icmeta.experiments.sweeps import SWEEPS
+
+    assert len(C.CLAIMS) == len(C.FIGURE_CLAIMS) >= 40
+    for c in C.FIGURE_CLAIMS:
+        assert c.figure and c.paper and c.quantity and c.criterion, c.key
+        assert c.sweep == "main" or c.sweep in SWEEPS, c.key
+        labels = [label for label, _ in SWEEPS[c.sweep].points()] if c.sweep != "main" else ["main"]
+        assert c.settings and set(c.settings) <= set(labels), (c.key, c.settings)
+
+
+def test_verdicts_of_an_unknown_figure_is_one_line():
+    with pytest.raises(KeyError, match="no claim for Fig. 99"):
+        C.verdicts("Fig. 99")

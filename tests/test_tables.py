@@ -1,0 +1,106 @@
+"""The paper's tables computed from measurements (`icmeta.analysis.tables`): Table 1 from a
+hand-built phase table, Table 3 from a config."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from icmeta.analysis.tables import PAPER_TABLE1, table1, table3
+from icmeta.presets import preset
+
+L1 = ("bigram_L1", "label_attention_L1", "chunk_example_L1")
+L2 = ("bigram_L2", "label_attention_L2")
+
+
+def _phase(seed, phase, circuit, start, end, acc, l1, l2, member="main"):
+    return {"member": member, "seed": seed, "phase": phase, "start": start, "end": end, "acc": acc,
+            **dict(zip(L1, l1)), **dict(zip(L2, l2)), "circuit": circuit}
+
+
+def _phase_table():
+    rows = [
+        # seed 0: NCC -> SCC -> FCC
+        _phase(0, 1, "NCC", 100, 200, 0.36, (0.90, 0.05, 0.20), (0.80, 0.10)),
+        _phase(0, 2, "SCC", 300, 500, 0.78, (0.10, 0.70, 0.30), (0.60, 0.20)),
+        _phase(0, 3, "FCC", 800, 1000, 1.00, (0.05, 0.40, 0.80), (0.10, 0.90)),
+        # seed 1: two NCC plateaus (only the last one, phase 2, counts), then FCC
+        _phase(1, 1, "NCC", 120, 220, 0.40, (0.00, 0.00, 0.00), (0.00, 0.00)),
+        _phase(1, 2, "NCC", 250, 280, 0.42, (0.70, 0.15, 0.30), (1.00, 0.00)),
+        _phase(1, 3, "FCC", 900, 1200, 0.98, (0.15, 0.20, 0.60), (0.00, 0.70)),
+        # seed 2: SCC only
+        _phase(2, 1, "SCC", 400, 600, 0.74, (0.20, 0.90, 0.10), (0.80, 0.30)),
+    ]
+    # rows out of phase order: "the last one" is by phase, not by row order
+    return pd.DataFrame(rows).iloc[[4, 0, 6, 2, 3, 5, 1]].reset_index(drop=True)
+
+
+def test_table1_takes_the_last_plateau_of_each_circuit_per_seed_and_averages_over_seeds():
+    t = table1(_phase_table()).set_index("phase")
+    assert t.index.tolist() == [1, 2, 3]
+    assert t.circuit.tolist() == ["NCC (non-context)", "SCC (semi-context)", "FCC (full-context)"]
+    assert t["seeds with this plateau"].tolist() == ["2 (0, 1)", "2 (0, 2)", "2 (0, 1)"]
+    # medians of the starts and ends: NCC (100, 250) and (200, 280); SCC (300, 400), (500, 600); FCC (800, 900), (1000, 1200)
+    assert t["steps (median start–end)"].tolist() == ["175–240", "350–550", "850–1100"]
+    # mean [min, max] of the plateaus' accuracies (seed 1's first NCC plateau at 0.40 is not counted)
+    assert t["accuracy"].tolist() == ["0.390 [0.360, 0.420]", "0.760 [0.740, 0.780]", "0.990 [0.980, 1.000]"]
+    assert t.loc[1, "layer 1 (measured)"] == "bigram 0.80, label attention 0.10, chunk example 0.25"
+    assert t.loc[1, "layer 2 (measured)"] == "bigram 0.90, label attention 0.05"
+    assert t.loc[2, "layer 1 (measured)"] == "bigram 0.15, label attention 0.80, chunk example 0.20"
+    assert t.loc[2, "layer 2 (measured)"] == "bigram 0.70, label attention 0.25"
+    assert t.loc[3, "layer 1 (measured)"] == "bigram 0.10, label attention 0.30, chunk example 0.70"
+    assert t.loc[3, "layer 2 (measured)"] == "bigram 0.05, label attention 0.80"
+    assert t["paper: layer 1 / layer 2 / acc"].tolist() == [
+        "Bigram / Bigram / ≈ 0.33–0.40", "Label Attention / Bigram / ≈ 0.75", "Chunk Example / Label Attention / 1.0"]
+
+
+def test_table1_counts_each_member_and_leaves_a_circuit_without_plateaus_empty():
+    pt = pd.DataFrame([
+        _phase(0, 1, "NCC", 100, 300, 0.30, (1.0, 0.0, 0.2), (1.0, 0.0), member="a"),
+        _phase(0, 1, "NCC", 200, 400, 0.40, (0.5, 0.0, 0.4), (0.0, 1.0), member="b"),
+    ])
+    t = table1(pt).set_index("phase")
+    assert t.loc[1, "seeds with this plateau"] == "2 (0, 0)"  # one plateau per member
+    assert t.loc[1, "steps (median start–end)"] == "150–350"
+    assert t.loc[1, "accuracy"] == "0.350 [0.300, 0.400]"
+    assert t.loc[1, "layer 1 (measured)"] == "bigram 0.75, label attention 0.00, chunk example 0.30"
+    for phase in (2, 3):
+        assert t.loc[phase, "seeds with this plateau"] == "0 ()"
+        assert pd.isna(t.loc[phase, "accuracy"]) and pd.isna(t.loc[phase, "layer 1 (measured)"])
+        assert t.loc[phase, "paper: layer 1 / layer 2 / acc"] == " / ".join(PAPER_TABLE1[phase])
+
+
+def test_table1_reports_only_the_layer_metrics_the_phase_table_has():
+    pt = pd.DataFrame([_phase(3, 1, "FCC", 10, 20, 1.0, (0.1, 0.2, 0.9), (0.0, 0.8))])
+    pt["chunk_example_L2"] = 0.5  # present: reported; a missing layer-2 chunk column is simply not
+    t = table1(pt).set_index("phase")
+    assert t.loc[3, "layer 2 (measured)"] == "bigram 0.00, label attention 0.80, chunk example 0.50"
+    assert t.loc[3, "seeds with this plateau"] == "1 (3)"
+
+
+def test_table3_lists_every_config_field_with_its_value_meaning_and_source():
+    c = preset("fast")
+    t = table3(c)
+    fields = {s: [f.name for f in dataclasses.fields(getattr(c, s))] for s in ("task", "model", "train")}
+    assert len(t) == sum(map(len, fields.values())) + 2
+    assert t.name.tolist() == fields["task"] + fields["model"] + fields["train"] + ["delta_t (ΔAcc Δt)", "width (P+D)"]
+    assert t.group.tolist() == (["task"] * len(fields["task"]) + ["model"] * len(fields["model"])
+                                + ["train"] * len(fields["train"]) + ["train", "model"])
+    t = t.set_index("name")
+    assert t.loc["K", "value"] == 64 and t.loc["L", "value"] == 32 and t.loc["lr", "value"] == pytest.approx(0.1)
+    # Δt = 100 steps at lr 0.01, scaled as 1/lr; the width is P + D
+    assert t.loc["delta_t (ΔAcc Δt)", "value"] == 10
+    assert t.loc["width (P+D)", "value"] == 65 + 63 == c.task.P + c.task.D
+    assert t.loc["lr", "meaning"] == "SGD learning rate" and t.loc["eps", "meaning"] == "within-class noise ε"
+    assert t.loc["kernels", "meaning"] == ""  # no symbol for it
+    assert t.loc["K", "source"] == "paper" and t.loc["width (P+D)", "source"] == "paper"
+    assert t.loc["labels", "source"] == "official code" and t.loc["steps", "source"] == "official code"
+    assert t.loc["kernels", "source"] == "this project" and t.loc["device", "source"] == "this project"
+
+
+def test_table3_follows_the_config():
+    t = table3(preset("fast", lr=0.01, K=16, L=16, N=8)).set_index("name")
+    assert t.loc["delta_t (ΔAcc Δt)", "value"] == 100
+    assert t.loc["K", "value"] == 16 and t.loc["N", "value"] == 8
+    assert np.isclose(t.loc["lr", "value"], 0.01)
