@@ -291,7 +291,11 @@ def _widget_ids(d: dict) -> dict[str, str]:
             view = out.get("data", {}).get(WIDGET_VIEW)
             if isinstance(view, dict) and isinstance(view.get("model_id"), str):
                 visit(view["model_id"])
-    for mid in sorted(set(state) - set(order), key=lambda m: _MODEL_ID.sub("ID", json.dumps(state[m], sort_keys=True))):
+    # the others (links between widgets: nothing refers to them) by their content, the models they
+    # refer to already named, so that two links that differ only in their ends keep their order
+    named = {mid: f"MODEL{i}" for i, mid in enumerate(order)}
+    for mid in sorted(set(state) - set(order),
+                      key=lambda m: _MODEL_ID.sub(lambda r: named.get(r.group(0), "ID"), json.dumps(state[m], sort_keys=True))):
         visit(mid)
     return {mid: f"MODEL{i}" for i, mid in enumerate(order)}
 

@@ -152,3 +152,15 @@ def test_every_claim_names_a_figure_a_sweep_and_the_settings_it_reads():
 def test_verdicts_of_an_unknown_figure_is_one_line():
     with pytest.raises(KeyError, match="no claim for Fig. 99"):
         C.verdicts("Fig. 99")
+
+
+def test_a_seed_that_diverged_is_left_out_and_counted():
+    sr = sweep_of({"b": [SMOOTH, SMOOTH]})
+    bad = sr.runs[1]
+    nan_loss = pd.DataFrame([("main", 1, int(s), "loss", None, None, float("nan") if s > 1000 else 1.0) for s in STEPS],
+                            columns=bad.metrics.columns)
+    bad.metrics = pd.concat([bad.metrics, nan_loss], ignore_index=True)
+    claim = C.Claim("t.k", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b"))
+    fast = C.evaluate(claim, {"fast": sr})[0]
+    assert fast.seeds == [0] and fast.verdict == "holds" and fast.note == "1 more diverged: seed 1"
+    assert fast.shown == "holds (1 more diverged: seed 1)"

@@ -228,3 +228,30 @@ def test_a_new_cell_gets_an_id_of_its_own_and_the_others_keep_theirs():
     assert changed
     ids = [c.id for c in stored.cells]
     assert ids[:3] == ["p1", "i1", "c1"] and ids[4] == "m1" and ids[3] not in ("c1", "m1") and len(set(ids)) == 5
+
+
+def test_links_between_widgets_are_named_by_what_they_link_not_by_their_random_ids():
+    """Two link models (nothing refers to them) that differ only in the widgets they join keep
+    their canonical names whatever random ids a run gives them."""
+    def state(ids: dict[str, str], first_target: str = "b") -> dict:
+        box, a, b, c, d, link1, link2 = (ids[k] for k in ("box", "a", "b", "c", "d", "link1", "link2"))
+        target = ids[first_target]
+        models = {box: {"state": {"children": [f"IPY_MODEL_{m}" for m in (a, b, c, d)]}},
+                  **{m: {"state": {"value": 0}} for m in (a, b, c, d)},
+                  link1: {"model_name": "LinkModel", "state": {"source": [f"IPY_MODEL_{a}", "index"],
+                                                               "target": [f"IPY_MODEL_{target}", "selected_index"]}},
+                  link2: {"model_name": "LinkModel", "state": {"source": [f"IPY_MODEL_{c}", "index"],
+                                                               "target": [f"IPY_MODEL_{d}", "selected_index"]}}}
+        return {"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [{"output_type": "display_data", "data": {
+            "application/vnd.jupyter.widget-view+json": {"model_id": box, "version_major": 2, "version_minor": 0}}}]}],
+            "metadata": {"widgets": {rn.WIDGET_STATE: {"state": models}}}}
+
+    import random
+
+    names = ("box", "a", "b", "c", "d", "link1", "link2")
+    rng = random.Random(0)
+    runs = [{k: "%032x" % rng.getrandbits(128) for k in names} for _ in range(20)]  # 20 runs' random ids
+    first, second = runs[0], runs[1]
+    assert len({rn.comparable(state(ids), []) for ids in runs}) == 1
+    # the first link now joins other widgets: a real change
+    assert rn.comparable(state(first), []) != rn.comparable(state(second, first_target="d"), [])

@@ -177,6 +177,7 @@ RECIPES = {
     "variants_metrics": lambda s: {"runs": s.variants},
     "lr_clock": lambda s: {"main": s.main, "gpu": s.archived},
     "exercise_maps": lambda s: {"run": s.main, "seed": s.seed_with_a_plateau},
+    "readings": lambda s: {"run": s.main, "seed": s.seed_with_a_plateau},
     "fig5": _sr("fig5"), "fig13": _sr("fig13"),
     "fig7": lambda s: {"panels": {n: s.sweep(n) for n in ("fig7a", "fig7b", "fig7c", "fig7d", "fig7e")}},
     **{f"fig7{p}": _sr(f"fig7{p}") for p in "abcde"},

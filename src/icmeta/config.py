@@ -1,4 +1,4 @@
-"""Configuration: the paper's symbols, the model, training, seeds and presets.
+"""Configuration: the paper's symbols, the model, training and seeds (the named presets: `icmeta.presets`).
 
 Three frozen dataclasses hold every knob (`TaskConfig`, `ModelConfig`, `TrainConfig`);
 `Config` nests them with the seeds. Derived values are properties, never stored copies.
@@ -404,12 +404,8 @@ def apply_overrides(c: Config, overrides: list[str] | dict[str, Any]) -> Config:
 
 
 def split_assignment(text: str) -> tuple[str, str]:
+    """``"key=value"`` as ``(key, value)``, stripped; `ConfigError` (one line) without an ``=``."""
     if "=" not in text:
         raise ConfigError("--set", text, "key=value, e.g. T=3 or lr=0.1")
     k, v = text.split("=", 1)
     return k.strip(), v.strip()
-
-
-# -------------------------------------------------------------------------------- presets
-
-

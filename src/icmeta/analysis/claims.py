@@ -14,6 +14,9 @@ criterion holds. `evaluate` turns those into a verdict per rate:
 - **depends on the reading**: the readings disagree (the table shows each reading's count);
 - **not measured**: the runs are not stored at that rate, or miss a setting the claim needs.
 
+A seed whose training diverged (its loss became NaN) in a setting a claim reads is left out of
+that claim's count, and the verdict says how many did.
+
 The readings are `icmeta.analysis.readings.READINGS` (the project's detector, a flat-band rule
 and a shoulder rule); claims about a quantity that needs no reading (a final level, a time near a
 level, a first step) have one verdict. Thresholds shared by many claims are module constants,
@@ -35,7 +38,7 @@ from ..store.io import StoreError
 from . import readings as R
 from .heads import roles, uniform_value
 from .phases import STRATEGY_CIRCUIT
-from .summaries import final_value, paper_clock, plateau_middle
+from .summaries import diverged_at, final_value, paper_clock, plateau_middle
 
 RATES = ("fast", "lr 0.03", "lr 0.01")  # the preset (lr 0.1), the learning-rate check, the paper's rate
 NEAR = 0.05  # a level "at" a ceiling or a theory value: within this (the detector's min_jump)
@@ -540,6 +543,12 @@ class Result:
     cells: dict[tuple[int, str], tuple[str, bool]] = field(default_factory=dict)
     verdict: str = "not measured"
     steps: tuple[int, int] | None = None  # the shortest and the longest run read
+    note: str = ""  # e.g. the seeds left out because they diverged
+
+    @property
+    def shown(self) -> str:
+        """The verdict as a table shows it, with its note."""
+        return f"{self.verdict} ({self.note})" if self.note else self.verdict
 
 
 def verdict(cells: dict[tuple[int, str], tuple[str, bool]], seeds: list[int], readings: tuple[str, ...]) -> str:
@@ -566,6 +575,9 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
             continue
         needed = claim.settings or tuple(sr.labels)
         seeds = sorted({m.seed for m in sr.members if m.label == needed[0]})
+        # a seed whose training diverged (loss NaN) in a setting the claim reads is left out, and counted
+        diverged = [s for s in seeds if any(diverged_at(sr.run(label, s)) is not None for label in needed)]
+        seeds = [s for s in seeds if s not in diverged]
         try:
             for s in seeds:
                 for r in readings:
@@ -577,6 +589,8 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
         res.seeds = seeds
         res.steps = (min(r.last_step for r in sr.runs), max(r.last_step for r in sr.runs))
         res.verdict = verdict(res.cells, seeds, readings)
+        if diverged:
+            res.note = f"{len(diverged)} more diverged: seed{'s' if len(diverged) > 1 else ''} {', '.join(map(str, diverged))}"
         out.append(res)
     return out
 
@@ -600,7 +614,7 @@ def claims_table(results: list[Result]) -> pd.DataFrame:
     for r in results:
         row = rows.setdefault(r.claim.key, {"figure": r.claim.figure, "the paper": r.claim.paper,
                                             "measured per seed": r.claim.quantity, "criterion": r.claim.criterion})
-        row[r.rate] = r.verdict
+        row[r.rate] = r.shown
     return pd.DataFrame(list(rows.values()))
 
 

@@ -254,7 +254,7 @@ def readings(run, seed: int):
     three Bayes ceilings of the seed's data draw."""
     steps, acc = claim_curve(run, seed)
     ceil = ceilings_of(run, seed)
-    fig, axes = plt.subplots(1, len(READINGS), figsize=(4.0 * len(READINGS), 3.0), layout="constrained", sharey=True)
+    fig, axes = plt.subplots(len(READINGS), 1, figsize=(6.4, 2.0 * len(READINGS)), layout="constrained", sharex=True)
     for ax, reading in zip(axes, READINGS):
         found = read(reading, steps, acc, ceil)
         names = circuits(found, ceil)
@@ -266,7 +266,7 @@ def readings(run, seed: int):
         ceiling_lines(ax, [ceil])
         ax.set_xscale("log")
         ax.set_ylim(0, 1.08)
-        ax.set_xlabel("step")
-        ax.set_title(f"{reading}: {len(found)} plateau{'s' if len(found) != 1 else ''}", fontsize=9)
-    axes[0].set_ylabel(f"accuracy (seed {seed})")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"{reading}: {len(found)} plateau{'s' if len(found) != 1 else ''} (seed {seed})", fontsize=9)
+    axes[-1].set_xlabel("step")
     return fig

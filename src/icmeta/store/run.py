@@ -1,4 +1,4 @@
-"""The run store: where trained runs live, how they are named, and how they are read back.
+"""A stored run: how it is named, read back and checked against the configs asked for.
 
 A run (the members trained together in one loop, `icmeta.core.members`) lives in
 ``<root>/run-<hash>/``:
@@ -134,6 +134,8 @@ class Run:
             return {"steps": z["steps"][keep], "mean": z[f"mean:{key}"][keep], "example": z[f"example:{key}"][keep]}
 
     def member(self, member: str | None, seed: int | None) -> tuple[str, int]:
+        """(label, seed) of the first member matching `member` and `seed` (None: any); `StoreError`
+        naming the members when none does."""
         cands = [(l, s) for l, s in self.members if (member is None or l == member) and (seed is None or s == seed)]
         if not cands:
             raise StoreError(f"{self.directory.name}: no member {member!r} with seed {seed} "
