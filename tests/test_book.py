@@ -100,3 +100,12 @@ def test_every_chapter_of_the_toc_is_in_the_registry():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     stems = [c["file"].split("/")[-1] for c in toc["chapters"]]
     assert stems == list(CHAPTERS) == list(CHAPTER_RUNS)
+
+
+def test_measured_numbers_are_shown_one_way():
+    import numpy as np
+
+    assert book.number_text(0.12345) == "0.123" and book.number_text(np.float32(1)) == "1.000"
+    assert book.number_text(12240) == "12,240" and book.number_text(np.int64(2570)) == "2,570"
+    assert book.number_text((0.54, 0.6899)) == "0.540–0.690" and book.number_text((3, 3)) == "3"
+    assert book.number_text("–") == "–" and book.number_text(None) == "None"

@@ -207,3 +207,20 @@ def circuits_seen(sr: SweepRuns) -> pd.DataFrame:
         seen = {c for c, _ in plateaus(r)}
         rows.append({"label": m.label, "seed": m.seed, **dict(m.setting), **{c: c in seen for c in CIRCUIT_LETTER}})
     return pd.DataFrame(rows)
+
+
+def final_range(sr: SweepRuns, label: str, metric: str = "acc") -> tuple[float, float]:
+    """The lowest and highest final value (`final_value`) over the seeds of one setting."""
+    v = [final_value(r.metrics, metric) for r in sr.runs_of(label)]
+    return min(v), max(v)
+
+
+def ceiling_mean(sr: SweepRuns, label: str, strategy: str) -> float:
+    """One strategy's Bayes ceiling of a setting, mean over its seeds' data draws."""
+    return float(np.mean([r.ceilings()[0][strategy] for r in sr.runs_of(label)]))
+
+
+def reach_range(sr: SweepRuns, label: str, level: float) -> tuple[int, int] | None:
+    """The first and last seed of a setting to reach `level` (`first_step`); None if one never does."""
+    s = [first_step(r.metrics, level) for r in sr.runs_of(label)]
+    return None if any(x is None for x in s) else (min(s), max(s))

@@ -13,6 +13,7 @@ parameter and the allowed values, not a traceback from deep inside the package.
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -106,3 +107,26 @@ def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
     out = Table(df).hide(axis="index").format(precision=precision, na_rep="–").set_table_styles(styles)
     shown = f"{shown_text(out)}\x1e{styles}"  # (another style, another id: two tables may share a page)
     return out.set_uuid(hashlib.sha256(shown.encode()).hexdigest()[:10])
+
+
+def number_text(v: Any) -> str:
+    """How the prose shows a measured value: a float with 3 decimals, an integer with thousands
+    separators, a (low, high) pair as a range ("0.540–0.690", one value if both are equal),
+    anything else as its text."""
+    if isinstance(v, tuple) and len(v) == 2:
+        a, b = number_text(v[0]), number_text(v[1])
+        return a if a == b else f"{a}–{b}"
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        return f"{int(v):,}"
+    if isinstance(v, numbers.Real):
+        return f"{float(v):.3f}"
+    return str(v)
+
+
+def glue_numbers(**values: Any) -> None:
+    """Glue each measured value into the page under its name (as `number_text` shows it), for
+    ``{glue:text}`name``` in the prose: the prose never types a measured number."""
+    from myst_nb import glue
+
+    for name, v in values.items():
+        glue(name, number_text(v), display=False)
