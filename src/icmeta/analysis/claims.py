@@ -82,6 +82,13 @@ def circuits_seen(run, seed: int, reading: str) -> list[str]:
     return list(dict.fromkeys(R.circuits(stretches(run, seed, reading), ceilings_of(run, seed))))
 
 
+def longest_plateau(run, seed: int, reading: str, circuit: str) -> R.Stretch | None:
+    """The longest plateau of one seed that sits at `circuit`'s level under `reading` (None: none)."""
+    ceil = ceilings_of(run, seed)
+    found = [s for s in stretches(run, seed, reading) if R.circuits([s], ceil)[0] == circuit]
+    return max(found, key=lambda s: s.end - s.start) if found else None
+
+
 def window_value(run, seed: int, metric: str, layer: int, start: int, end: int) -> float:
     """Median of a circuit metric (mean over heads) over the evaluations in [start, end]."""
     m = run.metrics
@@ -266,11 +273,9 @@ def metric_claim(label: str, metric: str, layer: int, circuit: str | None, above
         if circuit is None:
             v = final_value(r.metrics, metric, layer)
         else:
-            ceil = ceilings_of(r, seed)
-            found = [s for s in stretches(r, seed, reading) if R.circuits([s], ceil)[0] == circuit]
-            if not found:
+            s = longest_plateau(r, seed, reading, circuit)
+            if s is None:
                 return f"no {circuit} plateau", False
-            s = max(found, key=lambda s: s.end - s.start)
             v = window_value(r, seed, metric, layer, s.start, s.end)
         return f"{v:.2f} − {u:.2f} = {v - u:+.2f}", (v - u >= ABOVE) == above
     return measure
@@ -287,10 +292,9 @@ def rla_claim(circuit: str | None, gap_max: float | None = None, gap_min: float 
         if circuit is None:
             a, b = final_value(r.metrics, "acc"), final_value(r.metrics, "rla")
         else:
-            found = [s for s in stretches(r, seed, reading) if R.circuits([s], ceilings_of(r, seed))[0] == circuit]
-            if not found:
+            s = longest_plateau(r, seed, reading, circuit)
+            if s is None:
                 return f"no {circuit} plateau", False
-            s = max(found, key=lambda s: s.end - s.start)
             steps, acc = acc_curve(r, seed)
             rs, rla = acc_curve(r, seed, "rla")
             a = float(np.median(acc[(steps >= s.start) & (steps <= s.end)]))
