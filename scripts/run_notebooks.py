@@ -11,7 +11,8 @@ folder.  Notebooks with a cell tagged ``parameters`` receive
     device  <- $DEVICE  (default "cpu")
 
 (only the names their parameters cell defines).  Papermill's injected cell is
-then tagged ``remove-cell`` so the book does not show it.
+then tagged ``remove-cell`` so the book does not show it, and a cell tagged ``static-picture``
+keeps only the picture of its widget (``icmeta.book.page.LiveInJupyter``).
 
 A notebook file is rewritten only when what it shows changed: each cell keeps the id
 it has in the notebook on disk, papermill's timings (start_time, end_time, duration,
@@ -149,6 +150,17 @@ def hide_injected_cells(nb) -> bool:
             tags.append("remove-cell")
             changed = True
     return changed
+
+
+def show_static_pictures(nb) -> None:
+    """In every cell tagged ``static-picture`` (`icmeta.book.page.STATIC_PICTURE`), drop the
+    widget's view from the outputs: the built book then shows the output's HTML, the picture of
+    the widget's first state (`icmeta.book.page.LiveInJupyter`), instead of controls that cannot
+    run without a kernel."""
+    for cell in nb.cells:
+        if "static-picture" in cell.get("metadata", {}).get("tags", []):
+            for out in cell.get("outputs", []):
+                out.get("data", {}).pop(WIDGET_VIEW, None)
 
 
 # --- leaving a notebook untouched when what it shows is unchanged ---------------------------------
@@ -325,6 +337,7 @@ def finish(executed, committed, path: Path | None = None, patterns=None):
     ids, no volatile metadata) and whether it differs from `committed` (None: there is none)
     in what it shows. `executed` is changed in place."""
     hide_injected_cells(executed)
+    show_static_pictures(executed)
     if committed is not None:
         keep_ids(executed, committed)
     drop_volatile(executed, path)

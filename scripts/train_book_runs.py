@@ -3,7 +3,8 @@
 
 The book's runs: the main run (the preset, 3 seeds together), the reproduction-notes
 variants (`icmeta.presets.variant_configs`), and every member of the sweeps the chapters draw
-(`icmeta.experiments.IN_BOOK`; with --all-sweeps every sweep of `icmeta.experiments.SWEEPS`), through the
+(`icmeta.experiments.IN_BOOK`; with --all-sweeps every sweep of `icmeta.experiments.SWEEPS`), and at
+`fast` the ten seeds the claims read (`icmeta.experiments.sweeps.FOR_CLAIMS`), through the
 sweep runner `icmeta.train.runner`. The sweep chapters
 only read stored runs; the main-result chapters would train missing runs one after another;
 this does all of it on all cores first.
@@ -84,12 +85,15 @@ def main() -> int:
 def sweeps(preset_name: str, seeds: list[int], device: str, workers: int | None, everything: bool = False) -> int:
     """Every member of the book's sweeps, each stored once (what `python -m icmeta sweep` does)."""
     from icmeta.experiments import IN_BOOK, SWEEPS
+    from icmeta.experiments.sweeps import FOR_CLAIMS
     from icmeta.train.runner import run_sweep
 
     names = list(SWEEPS) if everything else list(IN_BOOK)
     # the learning-rate checks exist for `fast` only (at `paper` their base sweeps run at lr 0.01)
     names = [n for n in names if not SWEEPS[n].presets or preset_name in SWEEPS[n].presets]
     members = [m for n in names for m in SWEEPS[n].members(preset_name, seeds, device)]
+    if preset_name == "fast":  # the claims' ten seeds (each member stored once, whoever asks for it)
+        members += [m for n in FOR_CLAIMS for m in SWEEPS[n].members(preset_name, None, device)]
     t0 = time.time()
     result = run_sweep(members, workers=workers)
     for names, why in result.failures:

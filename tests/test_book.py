@@ -98,7 +98,8 @@ def test_every_chapter_of_the_toc_is_in_the_registry():
     from icmeta.book.status import CHAPTER_RUNS, CHAPTERS
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    stems = [c["file"].split("/")[-1] for c in toc["chapters"]]
+    # the notebook chapters (the references page is a plain markdown page)
+    stems = [c["file"].split("/")[-1] for c in toc["chapters"] if (ROOT / f"{c['file']}.ipynb").exists()]
     assert stems == list(CHAPTERS) == list(CHAPTER_RUNS)
 
 

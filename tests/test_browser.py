@@ -397,3 +397,40 @@ def test_no_external_assets_in_built_html(built_book):
         for u in _CSS_URL.findall(css.read_text(encoding="utf-8", errors="replace")):
             bad.append(f"{css.relative_to(built_book)}: {u}")
     assert not bad, "external asset references:\n" + "\n".join(sorted(set(bad)))
+
+
+_OVERFLOW = """() => {
+  const col = document.querySelector('article.bd-article');
+  const right = col.getBoundingClientRect().right;
+  const out = [];
+  for (const el of col.querySelectorAll('table, pre, div.cell_output, .jupyter-widgets, img, div.highlight')) {
+    if (el.offsetParent === null) continue;  // not shown (a collapsed cell)
+    const over = Math.max(el.getBoundingClientRect().right - right, el.scrollWidth - el.clientWidth);
+    if (over > 1) out.push(`${el.tagName.toLowerCase()} ${Math.round(over)} px too wide: ${(el.innerText || '').slice(0, 50)}`);
+  }
+  return out;
+}"""
+
+
+def _toc_pages() -> list[str]:
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [f"{toc['root']}.html"] + [f"{c['file']}.html" for c in toc["chapters"]]
+
+
+def test_nothing_is_wider_than_its_column(open_page):
+    """At 1280 px, on every page, no table, code cell, output, widget or image runs past the text
+    column or hides part of itself behind a scroll bar."""
+    open_, rec = open_page
+    wide = {}
+    for path in _toc_pages():
+        page = open_(path)
+        if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
+            page.wait_for_selector(".jupyter-widgets", state="visible")  # embedded widgets render late
+        found = page.evaluate(_OVERFLOW)
+        if found:
+            wide[path] = found[:5]
+        page.close()
+    assert not wide, "wider than the column:\n" + "\n".join(f"{p}: {w}" for p, w in wide.items())
+    rec.check()

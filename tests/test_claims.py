@@ -164,3 +164,23 @@ def test_a_seed_that_diverged_is_left_out_and_counted():
     fast = C.evaluate(claim, {"fast": sr})[0]
     assert fast.seeds == [0] and fast.verdict == "holds" and fast.note == "1 more diverged: seed 1"
     assert fast.shown == "holds (1 more diverged: seed 1)"
+
+
+def test_a_claim_reads_ten_seeds_where_a_seed_extension_holds_its_settings():
+    from icmeta.experiments.sweeps import SWEEPS, seed_extension
+
+    assert seed_extension("fig16", ("heads=2",)) == "fig16_seeds"
+    assert seed_extension("fig16", ("heads=1", "heads=2")) == "fig16_seeds"
+    assert seed_extension("fig16", ("heads=2", "heads=4")) is None  # 4 heads have three seeds
+    assert seed_extension("fig7a", ("T=2",)) is None  # no extension
+    assert seed_extension("fig15a", ()) is None
+    # the extension's members are its base sweep's, setting for setting, with seeds 0-9
+    base = {(m.label, m.seed): m.config for m in SWEEPS["fig15a"].members("fast", [0, 1, 2])}
+    ext = SWEEPS["fig15a_seeds"].members("fast")
+    assert sorted({m.seed for m in ext}) == list(range(10))
+    assert all(m.config == base[(m.label, m.seed)] for m in ext if m.seed < 3)
+
+
+def test_without_the_extension_stored_a_claim_reads_its_sweep(tmp_path):
+    # an empty store: neither the extension nor the sweep is there, so no rate is measured
+    assert C.rate_runs("fig16", tmp_path, ("heads=2",)) == {}

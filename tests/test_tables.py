@@ -104,3 +104,20 @@ def test_table3_follows_the_config():
     assert t.loc["delta_t (ΔAcc Δt)", "value"] == 100
     assert t.loc["K", "value"] == 16 and t.loc["N", "value"] == 8
     assert np.isclose(t.loc["lr", "value"], 0.01)
+
+
+def test_matching_seeds_and_most_common_plateaus(monkeypatch):
+    from icmeta.analysis import sweep_tables as ST
+
+    found = {0: [("NCC", 0.36), ("SCC", 0.79), ("FCC", 0.98)], 1: [("SCC", 0.69), ("FCC", 0.98)],
+             2: [("NCC", 0.37), ("SCC", 0.78), ("FCC", 0.99)], 3: []}
+
+    class Runs:
+        def pairs(self, label):
+            return [(s, s) for s in found]
+
+    monkeypatch.setattr(ST, "plateaus", lambda seed: found[seed])
+    assert ST.matching_seeds(Runs(), "x", ["NCC", "SCC", "FCC"]) == 2
+    assert ST.matching_seeds(Runs(), "x", []) == 1
+    assert ST.matching_seeds(Runs(), "x", ["FCC"]) == 0
+    assert ST.most_common_plateaus(Runs(), "x") == ["NCC", "SCC", "FCC"]

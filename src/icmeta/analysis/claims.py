@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..core.bayes import scc_theory_accuracy
 from ..experiments.load import SweepRuns, load_gpu_check, load_main_rates, load_sweep
-from ..experiments.sweeps import GPU_CHECKS, SWEEPS
+from ..experiments.sweeps import GPU_CHECKS, SWEEPS, seed_extension
 from ..store.io import StoreError
 from . import readings as R
 from .heads import roles, uniform_value
@@ -517,14 +517,25 @@ CLAIMS: dict[str, Claim] = {c.key: c for c in FIGURE_CLAIMS}
 
 # --------------------------------------------------------------------------------- evaluation
 
-def rate_runs(sweep: str, root=None) -> dict[str, SweepRuns]:
-    """The stored runs a claim reads, per rate: ``fast``; ``lr 0.03`` (the sweep's learning-rate
-    check); ``lr 0.01`` (a GPU check on the sweep, or the archived `paper` main run). A rate whose
-    runs are not stored is left out."""
+def rate_runs(sweep: str, root=None, labels: tuple[str, ...] = ()) -> dict[str, SweepRuns]:
+    """The stored runs a claim reads, per rate: ``fast`` (the ten seeds of the sweep's
+    `seed_extension` where it holds every one of `labels` and is stored, else the sweep's
+    three); ``lr 0.03`` (the sweep's learning-rate check); ``lr 0.01`` (a GPU check on the
+    sweep, or the archived `paper` main run). A rate whose runs are not stored is left out."""
     if sweep == "main":
         return load_main_rates(root)
+    more = seed_extension(sweep, labels)
+
+    def at_fast():
+        if more:
+            try:
+                return load_sweep(more, "fast", root=root)
+            except StoreError:
+                pass
+        return load_sweep(sweep, "fast", root=root)
+
     out = {}
-    for rate, load in (("fast", lambda: load_sweep(sweep, "fast", root=root)),
+    for rate, load in (("fast", at_fast),
                        ("lr 0.03", lambda: load_sweep(f"{sweep}_lr", "fast", root=root) if f"{sweep}_lr" in SWEEPS else None),
                        ("lr 0.01", lambda: next((load_gpu_check(n, root=None if root is None else f"{root}/gpu/{n}")
                                                  for n, c in GPU_CHECKS.items() if c.base == sweep), None))):
@@ -547,6 +558,7 @@ class Result:
     cells: dict[tuple[int, str], tuple[str, bool]] = field(default_factory=dict)
     verdict: str = "not measured"
     steps: tuple[int, int] | None = None  # the shortest and the longest run read
+    runs: str = ""  # the sweep whose runs were read (a seed extension names its own)
     note: str = ""  # e.g. the seeds left out because they diverged
 
     @property
@@ -590,8 +602,10 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
             res.cells, res.verdict = {}, f"not measured ({e})"
             out.append(res)
             continue
-        res.seeds = seeds
-        res.steps = (min(r.last_step for r in sr.runs), max(r.last_step for r in sr.runs))
+        res.seeds, res.runs = seeds, sr.sweep.name
+        read = [sr.run(label, s) for label in needed for s in seeds]
+        read = read or list(sr.runs)
+        res.steps = (min(r.last_step for r in read), max(r.last_step for r in read))
         res.verdict = verdict(res.cells, seeds, readings)
         if diverged:
             res.note = f"{len(diverged)} more diverged: seed{'s' if len(diverged) > 1 else ''} {', '.join(map(str, diverged))}"
@@ -602,12 +616,13 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
 def evaluate_all(keys: list[str] | None = None, root=None) -> list[Result]:
     """Every claim (or those of `keys`) at every rate, each sweep's runs read once."""
     claims = [CLAIMS[k] for k in keys] if keys else FIGURE_CLAIMS
-    cache: dict[str, dict[str, SweepRuns]] = {}
+    cache: dict[tuple[str, str | None], dict[str, SweepRuns]] = {}
     out = []
     for c in claims:
-        if c.sweep not in cache:
-            cache[c.sweep] = rate_runs(c.sweep, root)
-        out += evaluate(c, cache[c.sweep])
+        key = (c.sweep, seed_extension(c.sweep, c.settings) if c.sweep != "main" else None)
+        if key not in cache:
+            cache[key] = rate_runs(c.sweep, root, c.settings)
+        out += evaluate(c, cache[key])
     return out
 
 
@@ -628,7 +643,7 @@ def rates_table(results: list[Result]) -> pd.DataFrame:
     rows = {}
     for r in results:
         if r.seeds:
-            rows[(r.claim.sweep, r.rate)] = {"runs": r.claim.sweep, "rate": r.rate, "seeds": len(r.seeds),
+            rows[(r.runs, r.rate)] = {"runs": r.runs, "rate": r.rate, "seeds": len(r.seeds),
                                              "steps": "–".join(f"{s:,}" for s in dict.fromkeys(r.steps))}
     return pd.DataFrame(list(rows.values()))
 

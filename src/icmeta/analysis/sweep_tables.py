@@ -7,6 +7,8 @@ that member's own data draw.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -224,3 +226,155 @@ def reach_range(sr: SweepRuns, label: str, level: float) -> tuple[int, int] | No
     """The first and last seed of a setting to reach `level` (`first_step`); None if one never does."""
     s = [first_step(r.metrics, level) for r in sr.runs_of(label)]
     return None if any(x is None for x in s) else (min(s), max(s))
+
+
+# ---------------------------------------------------- the data-properties chapter's numbers (06)
+
+def plateau_levels(sr: SweepRuns) -> pd.DataFrame:
+    """`plateau_table`'s entries, long: one row per plateau of each seed, with its place in that
+    seed's order (1, 2, ...), the name the table gives it (the nearest Bayes ceiling: NCC, SCC,
+    FCC, or "one level"), its level, and the seed's three ceilings (``ignore``, ``labels``,
+    ``pairs``), so that a level can be set against any of them (a plateau named SCC can sit above
+    the labels-only ceiling, which no labels-only strategy reaches)."""
+    cols = ["setting", "seed", "plateau", "named", "level", "ignore", "labels", "pairs"]
+    rows = []
+    for m, r in sr.pairs():
+        c = r.ceilings()[0]
+        for i, (name, level) in enumerate(plateaus(r), 1):
+            rows.append({"setting": m.label, "seed": m.seed, "plateau": i, "named": name, "level": float(level),
+                         **{k: float(c[k]) for k in ("ignore", "labels", "pairs")}})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def seen_grid(sr: SweepRuns, rows: str, cols: str) -> pd.DataFrame:
+    """`circuits_seen` of a sweep over two fields as a grid: one row per value of field `rows`, one
+    column per value of field `cols` (``"eps=0.5"``), each cell the number of seeds with a plateau
+    named NCC / SCC / FCC (``"2 / 1 / 3"``)."""
+    seen = circuits_seen(sr)
+    counts = seen.groupby([rows, cols])[list(CIRCUIT_LETTER)].sum()
+    cells = counts.apply(lambda x: " / ".join(str(int(v)) for v in x), axis=1).unstack(cols)
+    cells.columns = [f"{cols}={v:g}" for v in cells.columns]
+    cells.index = [f"{rows}={v:g}" for v in cells.index]
+    return cells.rename_axis(f"{rows} \\ seeds with NCC / SCC / FCC").reset_index()
+
+
+def clock_ratio_table(fast: SweepRuns, slow: SweepRuns, level: float = 0.95) -> pd.DataFrame:
+    """A learning-rate check on the paper's clock: per setting of `slow` (the lower rate) and seed,
+    the step x lr / 0.01 at which accuracy first reaches `level` (`first_step`) at each rate, and
+    their ratio, lower rate over `fast` (NaN where a run never reaches it): near 1 where the
+    events of training move as 1/lr."""
+    rows = []
+    for label in slow.labels:
+        for m, r in slow.pairs(label):
+            f = fast.run(label, m.seed)
+            at = [first_step(x.metrics, level) for x in (f, r)]
+            clock = [None if s is None else round(paper_clock(s, x.config.train.lr)) for s, x in zip(at, (f, r))]
+            rows.append({"setting": label, "seed": m.seed,
+                         f"fast (lr {f.config.train.lr:g})": clock[0],
+                         f"lr {r.config.train.lr:g}": clock[1],
+                         "ratio": np.nan if None in clock else clock[1] / clock[0]})
+    out = pd.DataFrame(rows)
+    return out.astype({c: "Int64" for c in out.columns[2:4]}) if len(out) else out
+
+
+def seed_count(sr: SweepRuns, labels, circuit: str) -> str:
+    """``"k of n"``: of the seeds of the settings `labels` (counted together: 2 settings x 3 seeds
+    give n = 6), how many have a plateau labelled `circuit` (NCC, SCC or FCC; `circuits_seen`)."""
+    seen = circuits_seen(sr)
+    seen = seen[seen.label.isin(list(labels))]
+    return f"{int(seen[circuit].sum())} of {len(seen)}"
+
+
+# ---------------------------------------------------- the architecture chapter's numbers (08)
+
+def reach_clock_range(sr: SweepRuns, label: str, level: float = 0.95) -> tuple[int, int] | None:
+    """The first and the last seed of a setting to reach `level` (`first_step`) on the paper's clock
+    (step x lr / 0.01, rounded as `lr_check_table` shows it); None if a seed never reaches it."""
+    clock = []
+    for m, r in sr.pairs(label):
+        s = first_step(r.metrics, level)
+        if s is None:
+            return None
+        clock.append(round(paper_clock(s, m.config.train.lr)))
+    return min(clock), max(clock)
+
+
+def layer_final(sr: SweepRuns, label: str, metric: str, layer: int) -> tuple[float, float, float]:
+    """One circuit metric of one layer at the end (`final_value`, heads averaged) over the seeds of a
+    setting whose loss stayed finite, as `heads.layer_table` shows it: (mean, lowest, highest)."""
+    v = [final_value(r.metrics, metric, layer) for r in sr.runs_of(label) if diverged_at(r) is None]
+    if not v:
+        raise ValueError(f"{label}: every seed diverged")
+    return float(np.mean(v)), min(v), max(v)
+
+
+def dwell_numbers(table: pd.DataFrame) -> pd.DataFrame:
+    """`level_dwell`'s table as numbers, long: one row per setting, lr and seed with the first and
+    the last step near the level on the paper's clock and their ratio as the table shows it
+    (``first`` ``last`` ``ratio``, NaN where the seed is never near the level)."""
+    import re
+
+    rows = []
+    for _, row in table.iterrows():
+        for col in (c for c in table.columns if str(c).startswith("seed ")):
+            m = re.fullmatch(r"([\d,]+)–([\d,]+) \(×([\d.]+)\)", str(row[col]))
+            first, last, ratio = (float(m[1].replace(",", "")), float(m[2].replace(",", "")), float(m[3])) if m else (np.nan,) * 3
+            rows.append({"setting": row["setting"], "lr": row["lr"], "seed": int(col.split()[1]),
+                         "first": first, "last": last, "ratio": ratio})
+    return pd.DataFrame(rows, columns=["setting", "lr", "seed", "first", "last", "ratio"])
+
+
+def divergences(sr: SweepRuns) -> pd.DataFrame:
+    """Every member whose loss became NaN (`diverged_at`): its setting, seed, lr, the step and the
+    same step on the paper's clock (step x lr / 0.01)."""
+    rows = []
+    for m, r in sr.pairs():
+        step = diverged_at(r)
+        if step is not None:
+            lr = m.config.train.lr
+            rows.append({"setting": m.label, "seed": m.seed, "lr": lr, "step": step, "clock": round(paper_clock(step, lr))})
+    return pd.DataFrame(rows, columns=["setting", "seed", "lr", "step", "clock"])
+
+
+# ---------------------------------------------------- the copy-and-burstiness chapter's numbers (07)
+
+def plateau_range(sr: SweepRuns, circuit: str, column: str = "acc",
+                  labels: tuple[str, ...] | None = None) -> tuple | None:
+    """The lowest and the highest value of `column` over every plateau whose level is nearest
+    `circuit`'s Bayes ceiling (`member_phases`: ``acc`` its level, ``start``/``end`` its window, a
+    circuit metric such as ``bigram_L2`` its median over the window), in the settings `labels`
+    (default: all of them), every seed; None where no plateau sits at that level."""
+    from .summaries import member_phases
+
+    vals = []
+    for label in labels or sr.labels:
+        for r in sr.runs_of(label):
+            pt = member_phases(r)
+            if len(pt):
+                vals += pt.loc[pt.circuit == circuit, column].tolist()
+    return (min(vals), max(vals)) if vals else None
+
+
+def late_gain(sr: SweepRuns, label: str, since: float = 2 / 3, last: int = 5) -> tuple[float, float]:
+    """How much a setting's accuracy still rises late in training: per seed, the final accuracy
+    (`final_value`, mean of the last `last` evaluations) minus the mean of the `last` evaluations
+    up to the step at fraction `since` of the run; the lowest and the highest over its seeds."""
+    gains = []
+    for r in sr.runs_of(label):
+        acc = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean().sort_index()
+        before = float(acc[acc.index <= since * acc.index.max()].iloc[-last:].mean())
+        gains.append(final_value(r.metrics, "acc", last=last) - before)
+    return min(gains), max(gains)
+
+
+def matching_seeds(sr: SweepRuns, label: str, sequence: Sequence[str]) -> int:
+    """In how many seeds of setting `label` the detected plateaus, named by circuit in order
+    (``["NCC", "SCC", "FCC"]``; ``[]`` for none), are exactly `sequence`."""
+    return sum([c for c, _ in plateaus(r)] == list(sequence) for _, r in sr.pairs(label))
+
+
+def most_common_plateaus(sr: SweepRuns, label: str) -> list[str]:
+    """The most common sequence of detected plateaus (circuit names in order) over the seeds of
+    setting `label`; the first seed's on a tie."""
+    found = [tuple(c for c, _ in plateaus(r)) for _, r in sr.pairs(label)]
+    return list(max(found, key=found.count))

@@ -92,7 +92,13 @@ def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def circuits_at(metrics: pd.DataFrame, steps: list[int], window_decades: float = 0.05) -> pd.DataFrame:
+# How close a metric must stay to its final value to count as settled, and the window (in decades
+# of steps) a value at a step is the median over: the defaults of the functions below.
+SETTLE_TOLERANCE = 0.05
+WINDOW_DECADES = 0.05
+
+
+def circuits_at(metrics: pd.DataFrame, steps: list[int], window_decades: float = WINDOW_DECADES) -> pd.DataFrame:
     """Accuracy and the circuit metrics of each layer (head-averaged) at chosen steps.
 
     Each value is the median over the evaluations in the last `window_decades` of steps up to
@@ -115,7 +121,7 @@ def circuits_at(metrics: pd.DataFrame, steps: list[int], window_decades: float =
     return pd.DataFrame(rows)
 
 
-def settling_steps(metrics: pd.DataFrame, tolerance: float = 0.05, window_decades: float = 0.05,
+def settling_steps(metrics: pd.DataFrame, tolerance: float = SETTLE_TOLERANCE, window_decades: float = WINDOW_DECADES,
                    smooth: int = 21) -> pd.DataFrame:
     """When each metric stops moving: per member, seed, metric and layer, the last step at which
     the metric (a running median of `smooth` evaluations) is more than `tolerance` away from
@@ -235,10 +241,55 @@ def circuits_late(run, fractions: tuple[float, ...] = (0.25, 0.375, 0.625, 1.0))
     return late[["seed", "step", *names]].rename(columns=names)
 
 
-def last_to_settle(run, tolerance: float = 0.05) -> pd.DataFrame:
+def last_to_settle(run, tolerance: float = SETTLE_TOLERANCE) -> pd.DataFrame:
     """Per seed: the metric that settles last (`settling_steps`), its final value and the step
     after which it stays within `tolerance` of it."""
     s = settling_steps(run.metrics, tolerance)
     last = s.loc[s.groupby("seed").settled_after.idxmax(), ["seed", "metric", "final", "settled_after"]]
     return last.rename(columns={"metric": "last metric to settle",
                                 "settled_after": f"within {tolerance:g} of final after step"})
+
+
+# ------------------------------------------------------------- the reproduction notes, by level
+
+# A plateau's level, named by the strategy whose Bayes ceiling it sits nearest (`run_phases`'s
+# `circuit` column): a level, not a circuit; the attention metrics say which circuit carries it.
+LEVEL_NAMES = {"NCC": "context-free", "SCC": "labels-only", "FCC": "full-pairs"}
+
+
+def by_level(df: pd.DataFrame) -> pd.DataFrame:
+    """A plateau table (`variant_summary`, `variant_plateaus`, `run_phases`) with each plateau
+    named by its level (`LEVEL_NAMES`: "context-free" for NCC ...) instead of a circuit: the
+    columns ``circuit`` and ``nearest ceiling`` become ``level`` and ``nearest level``, their
+    values (one name, or names joined by " → ") translated word by word."""
+    out = df.copy()
+    for col, new in (("circuit", "level"), ("nearest ceiling", "nearest level")):
+        if col in out:
+            out[col] = out[col].map(lambda v: " → ".join(LEVEL_NAMES.get(w, w) for w in str(v).split(" → ")))
+            out = out.rename(columns={col: new})
+    return out
+
+
+def variant_overview(runs: dict) -> pd.DataFrame:
+    """The reproduction notes in one table: per variant (`runs`: name -> `Run`, as for
+    `variant_summary`), the number of seeds with a plateau at each level (`LEVEL_NAMES`), how far
+    layer 2's bigram stands above its uniform-attention value on the context-free plateaus (range
+    over them; near 0: attention still uniform, the bigram circuit absent), the step at which
+    each seed's accuracy first reaches 0.95 ("–": never) and the final accuracy (range over seeds,
+    the last evaluation, as in `variant_summary`)."""
+    from .heads import uniform_value
+
+    summary = variant_summary(runs)
+    rows = []
+    for name, r in runs.items():
+        pt = run_phases(r)
+        s = summary[summary.variant == name]
+        row = {"variant": name, "seeds": len(s)}
+        for circuit, level in LEVEL_NAMES.items():
+            row[f"{level} plateau (seeds)"] = int(pt[pt.circuit == circuit].seed.nunique())
+        low = pt[pt.circuit == "NCC"].bigram_L2 - uniform_value("bigram", r.config.task.N)
+        row["L2 bigram − uniform, context-free plateaus"] = f"{low.min():.2f}–{low.max():.2f}" if len(low) else "–"
+        row["acc ≥ 0.95 at step, per seed"] = " / ".join("–" if pd.isna(x) else f"{int(x):,}" for x in s["step to 0.95"])
+        row["final acc"] = f"{s['final acc'].min():.3f}–{s['final acc'].max():.3f}"
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -130,3 +130,38 @@ def glue_numbers(**values: Any) -> None:
 
     for name, v in values.items():
         glue(name, number_text(v), display=False)
+
+
+# A cell tagged STATIC_PICTURE shows, in the built book, the picture of its widget's first state
+# (`LiveInJupyter`'s HTML) instead of the widget: `scripts/run_notebooks.py` drops the widget's
+# view from the cell's stored output, so the static page cannot show controls that do nothing.
+STATIC_PICTURE = "static-picture"
+
+
+class LiveInJupyter:
+    """A widget that needs a running kernel (every change recomputes something in Python).
+
+    Displayed, it is the widget in Jupyter; its output also carries `picture` (HTML: the
+    widget's first state) under a line saying that the controls run in Jupyter and how, which
+    is what the built book shows for a cell tagged ``static-picture``."""
+
+    def __init__(self, widget: Any, picture: str, notebook: str):
+        self.widget, self.picture, self.notebook = widget, picture, notebook
+
+    def html(self) -> str:
+        return ("<div class='icm-static-picture'><p class='icm-static-note'>A picture of the widget as it starts: its "
+                f"controls run Python, so they work in Jupyter (<code>jupyter lab {self.notebook}</code>, then run "
+                f"this cell), not on this static page.</p>{self.picture}</div>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude)
+        data = dict(bundle[0] if isinstance(bundle, tuple) else bundle)
+        data["text/html"] = self.html()
+        data["text/plain"] = f"{type(self.widget).__name__} (live in Jupyter)"
+        return data
+
+
+def live_in_jupyter(widget: Any, notebook: str) -> LiveInJupyter:
+    """`widget` (one whose ``picture()`` gives the HTML of its current state: the task sampler,
+    the probe) for a cell tagged ``static-picture`` of `notebook` (its path from the repository)."""
+    return LiveInJupyter(widget, widget.picture(), notebook)

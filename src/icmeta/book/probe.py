@@ -10,6 +10,7 @@ the Jupyter front end (live in Jupyter only: it runs the model on every change).
 
 from __future__ import annotations
 
+import base64
 import html
 from pathlib import Path
 from typing import Any, Sequence
@@ -193,5 +194,8 @@ def probe_widget(run: Run):
     root = w.VBox([w.HBox([seed, step, draw]), w.HBox([task, *class_boxes]), w.HBox(label_boxes), text, image])
     root.add_class("icm-probe")
     root.probe, root.text = p, text
+    # what it shows now, as HTML (`icmeta.book.page.live_in_jupyter`)
+    root.picture = lambda: text.value + ("<img alt='attention maps' src='data:image/png;base64,"
+                                         + base64.b64encode(image.value).decode() + "'>")
     root.controls = {"seed": seed, "step": step, "draw": draw, "task": task, "classes": class_boxes, "labels": label_boxes}
     return root

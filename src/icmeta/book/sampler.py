@@ -110,8 +110,9 @@ def task_sampler(config: Config | None = None, n: int = 4_000):
     for c in controls.values():
         c.observe(update, names="value")
     update()
-    grid = w.GridBox(list(controls.values()), layout=w.Layout(grid_template_columns="repeat(2, 22em)"))
+    grid = w.GridBox(list(controls.values()), layout=w.Layout(grid_template_columns="repeat(2, minmax(0, 1fr))"))
     root = w.VBox([grid, out])
     root.add_class("icm-sampler")
     root.controls, root.output = controls, out
+    root.picture = lambda: out.value  # what it shows now, as HTML (`icmeta.book.page.live_in_jupyter`)
     return root

@@ -229,7 +229,27 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in [
     # The main result over ten seeds, one model each (seeds 0-2 are the main run's members, split
     # out of it): three seeds cannot tell "every seed" from "most seeds".
     _sweep("main_seeds", "the main result, ten seeds", steps=_FULL, seeds=tuple(range(10))),
+    # Ten seeds of the settings where one seed of three turned a claim (the claims read these at
+    # `fast` in place of their sweep's three seeds: `seed_extension`). Seeds 0-2 are the base
+    # sweep's own runs (same configs, stored once); seeds 3-9 are trained for these.
+    _sweep("fig16_seeds", "1 and 2 heads, ten seeds", Axis.of("heads", [1, 2]), seeds=tuple(range(10))),
+    _sweep("fig15a_seeds", "burstiness B at p_B = 0.25, ten seeds", Axis.of("B", [1, 2]), fixed={"p_B": 0.25},
+           seeds=tuple(range(10))),
+    _sweep("fig7c_seeds", "within-class noise ε = 0.1 and 1, ten seeds", Axis.of("eps", [0.1, 1.0]),
+           seeds=tuple(range(10))),
 ]}
+
+
+def seed_extension(name: str, labels: Sequence[str]) -> str | None:
+    """The ten-seed sweep (``<name>_seeds``) that holds every one of `labels` of sweep `name`
+    with the same settings, or None."""
+    ext = SWEEPS.get(f"{name}_seeds")
+    if ext is None or not labels:
+        return None
+    own = {label: dict(setting) for label, setting in SWEEPS[name].points()}
+    theirs = {label: dict(setting) for label, setting in ext.points()}
+    same = all(label in theirs and theirs[label] == own.get(label) for label in labels)
+    return ext.name if same and dict(ext.fixed) == dict(SWEEPS[name].fixed) else None
 
 # Measured at `fast` (3 seeds): the last jump passes 0.95 by step 6,280 at T = 2, 6,510 at K = 32,
 # 5,550 at α = 1.25, 12,370 at ε = 0.75 (ε = 1 had not finished by 15,000) and 700 in the copy
@@ -262,6 +282,9 @@ SWEEPS["fig12_classes"] = _sweep("fig12_classes", "the copy task with more class
 IN_BOOK = ("fig5", "fig7a", "fig7b", "fig7c", "fig7d", "fig7e", "fig12", "fig13", "fig15a", "fig15b", "fig18", "phase_diagram",
            "fig7a_lr", "fig7b_lr", "fig7c_lr", "fig7d_lr", "fig12_lr", "fig12_classes",
            "fig16", "fig19", "fig20", "fig21", "fig22", "fig16_lr", "fig19_lr", "fig22_lr")
+# The ten-seed sweeps the claims read at `fast` (`analysis.claims`): `make runs` trains them at
+# `fast` with their own seeds, whatever seeds the book's pages show.
+FOR_CLAIMS = ("main_seeds", "fig16_seeds", "fig15a_seeds", "fig7c_seeds")
 
 
 def sweep(name: str) -> Sweep:
