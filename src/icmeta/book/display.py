@@ -5,7 +5,9 @@ reader sees (the notebooks are regression-tested with nbval, on other machines t
   draws for the Figure (same dpi, same ``bbox_inches``), so the page looks as before; its text
   (``text/plain``) is `fingerprint`, a short hash of what the figure shows, rounded to 3
   significant digits. PNG bytes differ between machines (font rendering): nbval's sanitizer
-  (``book/nbval_sanitize.cfg``) blanks the PNG and compares the fingerprint instead.
+  (``book/nbval_sanitize.cfg``) blanks the PNG and compares the fingerprint instead. Its
+  ``image/png`` metadata holds ``smallest_text_px`` (`smallest_text_px`): how tall, in pixels of
+  the built page, the figure's smallest text is (``tests/test_legibility.py`` reads it).
 * `Table`: a pandas Styler whose ``text/plain`` is the table as shown (the formatted cells), not
   ``<pandas.io.formats.style.Styler at 0x...>``; `shown_text` gives those cells for its HTML id.
 """
@@ -13,6 +15,7 @@ reader sees (the notebooks are regression-tested with nbval, on other machines t
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from collections.abc import Iterable
 from typing import Any
@@ -29,6 +32,8 @@ NEGLIGIBLE = 1e-12  # relative to an array's largest value: float noise around 0
 
 
 # --- figures ---------------------------------------------------------------------------------------
+
+COLUMN_PX = 672  # the width of the book's text column at a 1280 px wide window: a wider PNG is shrunk to it
 
 
 def _rounded(values: Any, digits: int = DIGITS) -> bytes:
@@ -197,16 +202,89 @@ def inline_png(fig) -> bytes | str | None:
     return print_figure(fig, "png", bbox_inches="tight")
 
 
+def drawn_texts(fig) -> list:
+    """The text artists a draw of `fig` renders: visible, not blank, and not entirely outside their
+    clip box or the saved (tight) area. Tick labels are those of the ticks the axes draw (an axis
+    keeps unused Tick objects with stale labels, which `fig.findobj` would also return)."""
+    from matplotlib.text import Text
+
+    drawn: list = []
+    draw = Text.draw
+
+    def record(self, renderer):  # Text.draw as a draw calls it, noting what it would render
+        if renderer is not None and self.get_visible() and self.get_text().strip() and self.get_alpha() != 0:
+            extent = self.get_window_extent(renderer)
+            clip = self.get_clip_box() if self.get_clip_on() else None
+            if clip is None or extent.overlaps(clip):
+                drawn.append((self, extent))
+        return draw(self, renderer)
+
+    Text.draw = record
+    try:
+        fig.draw_without_rendering()
+    finally:
+        Text.draw = draw
+    try:
+        from matplotlib.transforms import Bbox
+
+        renderer = fig._get_renderer()
+        saved = Bbox(fig.get_tightbbox(renderer).get_points() * fig.dpi)  # inches -> pixels
+        kept = [t for t, extent in drawn if extent.overlaps(saved)]
+    except Exception:  # noqa: BLE001 - no saved area to compare with: every drawn text counts
+        kept = [t for t, _ in drawn]
+    return list(dict.fromkeys(kept))
+
+
+def text_px(fig, png_width_px: float, column_px: float = COLUMN_PX, dpi: float | None = None) -> list[tuple[float, str]]:
+    """Every drawn text of `fig` (`drawn_texts`) as ``(height in page pixels, text)``, smallest
+    first: its font size in points at the PNG's `dpi` (default the figure's, as the inline backend
+    draws it), ``pt * dpi / 72``, scaled by ``min(1, column_px / png_width_px)`` (the page shows a
+    PNG at its natural width, shrunk to the text column when wider)."""
+    dpi = fig.dpi if dpi is None else dpi
+    scale = min(1.0, column_px / png_width_px) if png_width_px else 1.0
+    return sorted((t.get_fontsize() * dpi / 72 * scale, t.get_text()) for t in drawn_texts(fig))
+
+
+def smallest_text_px(fig, png_width_px: float, column_px: float = COLUMN_PX, dpi: float | None = None) -> float:
+    """The smallest font size, in pixels of the built page, among the figure's visible, non-empty
+    texts (tick labels, titles, legends, annotations, colour-bar labels; `text_px`); ``inf`` for a
+    figure without text."""
+    sizes = text_px(fig, png_width_px, column_px, dpi)
+    return sizes[0][0] if sizes else float("inf")
+
+
+def png_width(png: bytes | str | None) -> int | None:
+    """The width in pixels of a PNG (bytes, or base64 text as a kernel's formatter may return it)."""
+    import base64
+
+    if isinstance(png, str):
+        png = base64.b64decode("".join(png[:80].split())[:64])
+    if not png or png[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">I", png[16:20])[0]
+
+
 class GluedFigure:
     """A drawn figure for ``myst_nb.glue``: ``image/png`` as the inline backend draws the Figure,
-    ``text/plain`` its `fingerprint` (taken after the PNG was drawn, so it sees the laid-out axes)."""
+    ``text/plain`` its `fingerprint` (taken after the PNG was drawn, so it sees the laid-out axes),
+    and in the PNG's metadata ``smallest_text_px`` (`smallest_text_px` at the PNG's width, rounded
+    down to 0.1 px; absent for a figure without text). nbval does not compare output metadata."""
 
     def __init__(self, fig):
         self.png = inline_png(fig)
         self.text = fingerprint(fig)
+        width = png_width(self.png)
+        px = smallest_text_px(fig, width) if width else float("inf")
+        self.smallest_text_px = math.floor(px * 10) / 10 if math.isfinite(px) else None
 
     def _repr_png_(self):
         return self.png
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # no data here (the PNG and the text come from _repr_png_ and __repr__), only the PNG's metadata
+        if self.smallest_text_px is None:
+            return None
+        return {}, {"image/png": {"smallest_text_px": self.smallest_text_px}}
 
     def __repr__(self) -> str:
         return self.text

@@ -76,6 +76,6 @@ def head_explorer_frames(sr: SweepRuns, label: str = "heads=2", per_decade: int 
                 rows = h.to_frame().T
                 lines.append(f"head {int(h['head'])}: {h.role:<4} (NCC {h.NCC:+.2f}, SCC {h.SCC:+.2f}, FCC {h.FCC:+.2f}) · "
                              f"layer 1 {layer_pattern(rows, 1, N)}, layer 2 {layer_pattern(rows, 2, N)}")
-            png = png_bytes(head_grid(pats["mean"][i], size=2.1, pad=0.3), dpi)
+            png = png_bytes(head_grid(pats["mean"][i], size=2.1, pad=0.3, max_width=None), dpi)
             frames.append({"seed": int(m.seed), "step": int(step), "caption": "\n".join(lines), "image_png": png})
     return frames

@@ -21,7 +21,9 @@ from ..experiments.load import SweepRuns
 from .style import (
     CIRCUIT_COLORS,
     METRIC_COLORS,
+    PAGE_WIDTH,
     RATE_COLORS,
+    SMALLEST_FONT,
     draw_map,
     head_grid,
     setting_colors,
@@ -76,7 +78,7 @@ def fig17(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
     r = sr.run(label, seed)
     f = roles(r)
     heads, nl = sorted(f["head"].unique()), r.config.model.layers
-    fig, axes = plt.subplots(len(heads), nl, figsize=(3.4 * nl, 2.2 * len(heads)), layout="constrained",
+    fig, axes = plt.subplots(len(heads), nl, figsize=(min(3.4 * nl, PAGE_WIDTH), 2.2 * len(heads)), layout="constrained",
                              squeeze=False, sharex=True, sharey=True)
     for i, h in enumerate(heads):
         d = f[f["head"] == h].sort_values("step")
@@ -89,7 +91,7 @@ def fig17(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
             ax.set_xscale("log")
             ax.set_ylim(-0.08, 1.02)
             ax.set_title(f"head {h}, layer {layer}", fontsize=9)
-    axes[0][0].legend(fontsize=7, loc="upper left")
+    axes[0][0].legend(fontsize=SMALLEST_FONT, loc="upper left")
     for ax in axes[-1]:
         ax.set_xlabel("step")
     fig.suptitle(f"{label}, seed {seed}: metrics per head and layer (band: the head's role)", fontsize=9)
@@ -126,7 +128,7 @@ def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
     ax.set_xscale("log")
     ax.set_ylim(-0.08, 1.02)
     ax.set_xlabel("step")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(fontsize=SMALLEST_FONT, loc="upper left")
     ax.set_title(f"{label}, seed {seed}: head {h}, the highest FCC score at the end", fontsize=9)
     return fig, attention_maps(r, [int(peak.step), int(d.step.max())], title=f"head {h}", head=h, seed=seed)
 
@@ -139,16 +141,18 @@ def fig19(sr: SweepRuns, seed: int = 0, label: str = "N=16"):
 
 def end_maps(sr: SweepRuns, label: str, seed: int = 0):
     """The mean attention map (head mean) of every layer of one model at the end, side by side and
-    large, for long contexts. The colour scale ends at the largest entry below the first row (the
-    first token can attend only to itself, a 1 that would wash out the rest), with a colour bar."""
+    as large as the page's width allows, for long contexts (the rows named on the first). The colour
+    scale ends at the largest entry below the first row (the first token can attend only to itself,
+    a 1 that would wash out the rest), with a colour bar."""
     r = sr.run(label, seed)
     pats = r.patterns(seed=seed)
     nl = pats["mean"].shape[1]
     maps = [pats["mean"][-1, layer].mean(0) for layer in range(nl)]
     vmax = float(max(m[1:].max() for m in maps))
-    fig, axes = plt.subplots(1, nl, figsize=(3.9 * nl + 0.8, 4.1), layout="constrained", squeeze=False)
+    size = min(3.9, (PAGE_WIDTH - 1.0) / nl)  # each map, inches
+    fig, axes = plt.subplots(1, nl, figsize=(size * nl + 1.0, size + 0.4), layout="constrained", squeeze=False)
     for layer in range(nl):
-        im = draw_map(axes[0][layer], maps[layer], title=f"layer {layer + 1}", vmax=vmax)
+        im = draw_map(axes[0][layer], maps[layer], title=f"layer {layer + 1}", vmax=vmax, yticklabels=layer == 0)
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="attention")
     fig.suptitle(f"{label}, lr {r.config.train.lr:g}, seed {seed}, step {int(pats['steps'][-1]):,}", fontsize=9)
     return fig
@@ -169,7 +173,9 @@ def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "lay
     runs = [sr.run(label, seed) for label in labels]
     pats = [r.patterns(seed=seed) for r in runs]
     depth = max(p["mean"].shape[1] for p in pats)
-    fig, axes = plt.subplots(depth, len(runs), figsize=(2.1 * len(runs) + 0.4, 2.0 * depth), layout="constrained", squeeze=False)
+    size = min(2.1, (PAGE_WIDTH - 0.4) / len(runs))  # each map, inches: the columns fit the page's width
+    fig, axes = plt.subplots(depth, len(runs), figsize=(size * len(runs) + 0.4, (size - 0.1) * depth), layout="constrained",
+                             squeeze=False)
     layers = [p["mean"].shape[1] for p in pats]
     for j, (label, p) in enumerate(zip(labels, pats)):
         for layer in range(depth):
@@ -187,7 +193,7 @@ def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "lay
 def fig21(sr: SweepRuns):
     """Fig. 21: query accuracy with the loss on the query's label only and on every label (every
     seed), and, for the all-labels models, the accuracy at each label position over training."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.2, 3.0), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.0), layout="constrained")
     accuracy_overlay(sr, ax=axes[0])
     axes[0].set_title("query accuracy", fontsize=9)
     N = sr.members[0].config.task.N
@@ -203,8 +209,8 @@ def fig21(sr: SweepRuns):
     axes[1].set_xscale("log")
     axes[1].set_ylim(0, 1.02)
     axes[1].set_xlabel("step")
-    axes[1].set_title("all labels: accuracy at each position (every seed)", fontsize=9)
-    axes[1].legend(fontsize=7)
+    axes[1].set_title("all labels: accuracy at each position\n(every seed)", fontsize=9)
+    axes[1].legend(fontsize=SMALLEST_FONT)
     return fig
 
 
@@ -220,8 +226,10 @@ def fig16_paper(fast: SweepRuns, slow: SweepRuns, gpu: SweepRuns, xlim: tuple[fl
 
     df = clock_frame(fast, slow, gpu)
     lrs = list(dict.fromkeys(df.lr))
+    height = min(3.2, (PAGE_WIDTH - 1.0) / (df.label.nunique() * 1.3))  # the panels and the legend fit the page's width
     g = sns.relplot(data=df, x="clock", y="value", col="label", hue="lr", hue_order=lrs, units="seed",
-                    estimator=None, kind="line", palette=dict(zip(lrs, RATE_COLORS)), height=3.2, aspect=1.3, linewidth=1.0)
+                    estimator=None, kind="line", palette=dict(zip(lrs, RATE_COLORS)), height=height, aspect=1.3,
+                    linewidth=1.0)
     for label, ax in g.axes_dict.items():
         ceil = np.mean([r.ceilings()[0]["ignore"] for r in gpu.runs_of(label)])
         ax.axhline(ceil, color="gray", ls=":", lw=0.9)

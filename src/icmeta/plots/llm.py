@@ -10,6 +10,7 @@ from ..llm import METRICS
 def fig10(table: pd.DataFrame, title: str = ""):
     """Fig. 10: the three metrics per layer (mean over prompts and heads, ± one standard error)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
     for name, c in zip(METRICS, ("tab:orange", "tab:red", "tab:blue")):
@@ -17,6 +18,7 @@ def fig10(table: pd.DataFrame, title: str = ""):
         se = table.get(f"{name}_se")
         if se is not None and se.notna().all():
             ax.fill_between(table.layer, table[name] - se, table[name] + se, color=c, alpha=0.2, lw=0)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # layers are whole numbers
     ax.set_xlabel("layer")
     ax.set_ylabel("attention (mean over heads)")
     ax.legend(fontsize=8)

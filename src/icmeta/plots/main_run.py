@@ -5,6 +5,8 @@ Every function takes a stored `Run` (or the runs it compares) and returns a matp
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -21,7 +23,15 @@ from ..analysis.summaries import (
     plateau_middle,
     shuffled_plateaus,
 )
-from .style import LAYER_COLORS, METRIC_TITLES, ceiling_lines, draw_map, shade_phases
+from .style import (
+    LAYER_COLORS,
+    METRIC_TITLES,
+    PAGE_WIDTH,
+    SMALLEST_FONT,
+    ceiling_lines,
+    draw_map,
+    shade_phases,
+)
 
 
 def series(metrics: pd.DataFrame, metric: str, member: str | None = None, seed: int | None = None,
@@ -70,8 +80,8 @@ def accuracy_curves(run, ceilings: bool = True, member: str | None = None, ax=No
 
 
 def fig2(run, phase_steps: list[int] | None = None):
-    """Fig. 2: accuracy and loss over training (all seeds, phases shaded), and the mean
-    attention maps of both layers at one step inside each phase (first seed)."""
+    """Fig. 2: accuracy and loss over training (all seeds, phases shaded) across the top, and below
+    it the mean attention maps of both layers (rows) at one step inside each phase (columns; first seed)."""
     m = run.metrics
     r0, s0 = _members(m)[0]
     ph = _detect(m, r0, s0, run_floors(run))
@@ -80,21 +90,22 @@ def fig2(run, phase_steps: list[int] | None = None):
         phase_steps = [_mid_step(p, pats["steps"]) for p in ph.phases]
     n = max(1, len(phase_steps))
     nl = pats["mean"].shape[1]
-    fig = plt.figure(figsize=(4.2 + 2.0 * n, 1.9 * max(nl, 2) + 0.2), layout="constrained")
-    gs = fig.add_gridspec(nl, 2 + n, width_ratios=[2.2, 0.05] + [1] * n)
-    ax = fig.add_subplot(gs[:, 0])
+    size = min(1.9, (PAGE_WIDTH - 0.5) / n)  # each map, inches: the columns fit the page's width
+    fig = plt.figure(figsize=(PAGE_WIDTH, 2.7 + (size + 0.25) * nl), layout="constrained")
+    gs = fig.add_gridspec(1 + nl, n, height_ratios=[2.5] + [size] * nl)
+    ax = fig.add_subplot(gs[0, :])
     accuracy_curves(run, ax=ax)
     ax2 = ax.twinx()
     for i, (r, s) in enumerate(_members(m)):
         lo = series(m, "loss", r, s)
         ax2.plot(lo.step.clip(lower=1), lo.value, color="tab:orange", alpha=1.0 if i == 0 else 0.35, lw=1)
     ax2.set_ylabel("loss", color="tab:orange")
-    ax.legend(fontsize=6, loc="upper left")
+    ax.legend(fontsize=SMALLEST_FONT, loc="upper left", ncol=2)
     for j, step in enumerate(phase_steps):
         i = int(np.searchsorted(pats["steps"], step))
         i = min(i, len(pats["steps"]) - 1)
         for layer in range(nl):
-            draw_map(fig.add_subplot(gs[layer, 2 + j]), pats["mean"][i, layer].mean(0),
+            draw_map(fig.add_subplot(gs[1 + layer, j]), pats["mean"][i, layer].mean(0),
                      title=f"phase {j + 1}\nstep {int(pats['steps'][i])}" if layer == 0 else None,
                      ylabel=f"layer {layer + 1}" if j == 0 else None)
     return fig
@@ -127,7 +138,7 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     a1.plot(np.maximum(ph.grid, 1), ph.grid_acc, color="k", lw=1.4, marker=".", ms=3, label="log grid (median per cell)")
     a1.set_ylabel("accuracy")
     a1.set_ylim(0, 1.02)
-    a1.legend(fontsize=7, loc="upper left")
+    a1.legend(fontsize=SMALLEST_FONT, loc="upper left")
     lin = P.delta_acc(acc.step.to_numpy(), acc.value.to_numpy(), dt)
     a2.plot(acc.step.clip(lower=1), lin, color="tab:gray", lw=0.5, alpha=0.4, label=f"paper's ΔAcc, Δt = {dt} steps")
     a2.plot(np.maximum(ph.grid[:-1], 1), ph.delta_acc, color="tab:purple", lw=0.8, alpha=0.35,
@@ -143,14 +154,16 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     a2.set_xlabel("step")
     a2.set_xscale("log")
     a2.set_ylim(-0.05, 0.1)
-    a2.legend(fontsize=6, loc="upper left", ncol=2)
+    a2.legend(fontsize=SMALLEST_FONT, loc="upper left", ncol=2)
     a1.set_title(f"seed {s}", fontsize=9)
     return fig
 
 
-def metric_panels(axes, run, member: str | None = None, title_prefix: str = "") -> None:
+def metric_panels(axes, run, member: str | None = None, title_prefix: str = "", titles: bool = True,
+                  xlabel: bool = True, legend: bool = True) -> None:
     """Bigram, Label Attention and Chunk Example per layer (layer 1 blue, layer 2 red) on three
-    axes, every seed (the first dark), the phases of the first seed shaded."""
+    axes, every seed (the first dark), the phases of the first seed shaded; each axes titled with
+    its metric (`titles`), "step" under each (`xlabel`), the layers' legend on the first (`legend`)."""
     m = run.metrics if member is None else run.metrics[run.metrics.member == member]
     members = _members(m)
     ph = _detect(m, *members[0], run_floors(run))
@@ -163,27 +176,32 @@ def metric_panels(axes, run, member: str | None = None, title_prefix: str = "") 
                 ax.plot(gg.step.clip(lower=1), gg.value, color=LAYER_COLORS.get(int(layer), "k"),
                         alpha=1.0 if i == 0 else 0.35, lw=1.1, label=f"layer {int(layer)}" if i == 0 else None)
         ax.set_xscale("log")
-        ax.set_title(title_prefix + title, fontsize=10 if not title_prefix else 8)
-        ax.set_xlabel("step")
-    axes[0].legend(fontsize=7)
+        if titles:
+            ax.set_title(title_prefix + title, fontsize=10 if not title_prefix else 8)
+        if xlabel:
+            ax.set_xlabel("step")
+    if legend:
+        axes[0].legend(fontsize=SMALLEST_FONT)
 
 
 def fig4(run, member: str | None = None):
     """Fig. 4: Bigram, Label Attention and Chunk Example per layer over training, every seed,
     phases of the first seed shaded."""
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3), layout="constrained", sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(PAGE_WIDTH, 2.6), layout="constrained", sharey=True)
     metric_panels(axes, run, member)
     axes[0].set_ylabel("attention")
     return fig
 
 
 def main_result(run):
-    """The intro's figure: accuracy (with ceilings) and the three metrics per layer, 2 x 2 so that
-    each panel stays legible at the book's text width."""
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), layout="constrained")
-    axes = axes.flat
+    """The intro's figure: accuracy (with ceilings) and the three metrics per layer (one y scale,
+    as in Fig. 4), 2 x 2 so that each panel stays legible at the book's text width."""
+    fig, axes = plt.subplots(2, 2, figsize=(PAGE_WIDTH, 5.4), layout="constrained")
+    axes = list(axes.flat)
+    for ax in axes[2:]:
+        ax.sharey(axes[1])
     accuracy_curves(run, ax=axes[0], title="accuracy (all seeds)")
-    axes[0].legend(fontsize=7, loc="upper left")
+    axes[0].legend(fontsize=SMALLEST_FONT, loc="upper left")
     metric_panels(axes[1:], run)
     return fig
 
@@ -204,24 +222,41 @@ def lr_clock(main, gpu):
     ax.set_xlim(100, None)
     ax.set_xlabel(CLOCK_LABEL)
     ax.set_ylabel("accuracy")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALLEST_FONT)
     return fig
 
 
 def variant_grid(runs: dict):
-    """The reproduction notes' accuracy curves, one panel per variant (2 rows x 4)."""
-    fig, axes = plt.subplots(2, 4, figsize=(16, 6.4), layout="constrained", sharey=True)
+    """The reproduction notes' accuracy curves, one panel per variant (two columns, one y scale),
+    the seeds and ceilings named once above the panels."""
+    rows = -(-len(runs) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(PAGE_WIDTH, 2.1 * rows + 0.5), layout="constrained", sharey=True,
+                             squeeze=False)
     for ax, (name, r) in zip(axes.flat, runs.items()):
         accuracy_curves(r, ax=ax, title=name)
-    axes[0, 0].legend(fontsize=6, loc="upper left")
+    for ax in axes.flat[len(runs):]:
+        ax.axis("off")
+    for k, ax in enumerate(axes.flat[:len(runs)]):
+        if k + 2 < len(runs):  # a panel below it: "step" under the lowest panel of each column only
+            ax.set_xlabel("")
+        if k % 2:
+            ax.set_ylabel("")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    lines = -(-len(handles) // 3)  # matplotlib fills a legend's columns first: ordered so that it reads by rows
+    order = [r * 3 + c for c in range(3) for r in range(lines) if r * 3 + c < len(handles)]
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="outside upper center", ncol=3,
+               fontsize=SMALLEST_FONT + 1, frameon=False)
     return fig
 
 
 def variant_metrics(runs: dict):
-    """The circuit metrics of every variant, one row of three panels per variant."""
-    fig, axes = plt.subplots(len(runs), 3, figsize=(12, 2.2 * len(runs)), layout="constrained", sharex=True)
-    for row, (name, r) in zip(axes, runs.items()):
-        metric_panels(row, r, title_prefix=f"{name}: ")
+    """The circuit metrics of every variant: one row per variant (named on the left), one column
+    per metric (named on top), one y scale per metric, the steps under the last row."""
+    fig, axes = plt.subplots(len(runs), 3, figsize=(PAGE_WIDTH, 1.5 * len(runs) + 0.6), layout="constrained",
+                             sharex=True, sharey="col", squeeze=False)
+    for i, (row, (name, r)) in enumerate(zip(axes, runs.items())):
+        metric_panels(row, r, titles=i == 0, xlabel=i == len(runs) - 1, legend=i == 0)
+        row[0].set_ylabel(textwrap.fill(name, 18), fontsize=9)
     return fig
 
 

@@ -2,6 +2,11 @@
 
 Seeds keep their colour in every figure (`SEED_COLORS`); the settings of a sweep run along one
 ordered colormap (`setting_colors`); plateaus are shaded in their circuit's colour.
+
+Sizes: the page shows a figure's PNG (the inline backend's, at the figure's 100 dpi) at its
+natural width, shrunk to the 672 px text column when wider. A figure at most `PAGE_WIDTH` inches
+wide is shown at full size, where a font of `SMALLEST_FONT` points is 9.7 px; a wider one shrinks
+its text with it (``tests/test_legibility.py`` asks for at least 9 px).
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ import seaborn as sns
 
 from ..analysis import phases as P
 from ..analysis.summaries import member_phases
+
+PAGE_WIDTH = 6.5  # inches: the 672 px text column at 100 dpi, less the 0.1 in the tight PNG pads on each side
+SMALLEST_FONT = 7  # points: tick labels of maps, legends, annotations
 
 PHASE_COLORS = ["#fde2c8", "#d6ecd2", "#d7e3f4", "#eadcf0", "#f4d7d7"]
 
@@ -30,18 +38,19 @@ def shade_phases(ax, ph: P.Phases, alpha: float = 0.8) -> None:
         ax.axvspan(max(p.start, 1), p.end, color=PHASE_COLORS[i % len(PHASE_COLORS)], alpha=alpha, lw=0, zorder=0)
 
 
-def draw_map(ax, pattern: np.ndarray, title: str | None = None, ylabel: str | None = None, vmax: float = 1.0):
+def draw_map(ax, pattern: np.ndarray, title: str | None = None, ylabel: str | None = None, vmax: float = 1.0,
+             yticklabels: bool = True):
     """One attention map [S, S] (rows attend to columns), tokens named on both axes (beyond 8
-    pairs only the pairs 1, 4, 8, ... and the query, larger); returns the image."""
+    pairs only the items of the pairs 1, 4, 8, ... and the query: adjacent names would overlap);
+    `yticklabels` False leaves the rows' names to the map on the left. Returns the image."""
     S = pattern.shape[-1]
     ticks = tick_labels(S)
-    size = 5
     if S > 17:
-        keep = lambda t: t == "xq" or int(t[1:]) == 1 or int(t[1:]) % 4 == 0  # noqa: E731
-        ticks, size = [t if keep(t) else "" for t in ticks], 6.5
+        keep = lambda t: t == "xq" or t[0] == "x" and (int(t[1:]) == 1 or int(t[1:]) % 4 == 0)  # noqa: E731
+        ticks = [t if keep(t) else "" for t in ticks]
     im = ax.imshow(pattern, cmap="Blues", vmin=0, vmax=vmax)
-    ax.set_xticks(range(S), ticks, fontsize=size, rotation=90)
-    ax.set_yticks(range(S), ticks, fontsize=size)
+    ax.set_xticks(range(S), ticks, fontsize=SMALLEST_FONT, rotation=90)
+    ax.set_yticks(range(S), ticks if yticklabels else [], fontsize=SMALLEST_FONT)
     if title:
         ax.set_title(title, fontsize=8)
     if ylabel:
@@ -119,11 +128,14 @@ METRIC_COLORS = {"bigram": "#4c72b0", "label_attention": "#dd8452", "chunk_examp
 RATE_COLORS = [sns.color_palette("colorblind")[i] for i in (1, 2, 0)]  # lr 0.1, 0.03, 0.01: orange, green, blue
 
 
-def head_grid(maps: np.ndarray, heads: list[int] | None = None, size: float = 2.0, pad: float = 0.4):
+def head_grid(maps: np.ndarray, heads: list[int] | None = None, size: float = 2.0, pad: float = 0.4,
+              max_width: float | None = PAGE_WIDTH):
     """The maps [layers, heads, S, S] of one snapshot: layers in rows, heads (1-based; default
-    all) in columns, each `size` inches."""
+    all) in columns, each `size` inches, or less where the figure would be wider than `max_width`."""
     nl, H = maps.shape[:2]
     heads = list(range(1, H + 1)) if heads is None else heads
+    if max_width is not None:
+        size = min(size, (max_width - pad) / len(heads))
     fig, axes = plt.subplots(nl, len(heads), figsize=(size * len(heads) + pad, size * nl), layout="constrained", squeeze=False)
     for j, h in enumerate(heads):
         for layer in range(nl):

@@ -5,7 +5,6 @@ drawn from stored sweeps (`icmeta.experiments.load_sweep`).
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import seaborn as sns
 
 from ..analysis.phases import run_phases
@@ -22,7 +21,9 @@ from ..analysis.sweep_tables import CIRCUIT_LETTER, circuits_seen
 from ..core import bayes
 from ..experiments.load import SweepRuns
 from .style import (
+    PAGE_WIDTH,
     SEED_COLORS,
+    SMALLEST_FONT,
     ceiling_lines,
     draw_map,
     setting_colors,
@@ -35,12 +36,17 @@ def sweep_grid(sr: SweepRuns, metric: str = "acc", col_wrap: int | None = None, 
                height: float = 2.3, ylabel: str | None = None):
     """One panel per setting: the metric of every seed over steps (log axis), the Bayes
     ceilings of the three strategies (mean over the seeds' draws) dotted, dashed and
-    dash-dotted, and the plateaus of the first seed shaded by circuit."""
+    dash-dotted, and the plateaus of the first seed shaded by circuit.
+
+    At most three columns (two for four settings); panels `height` inches tall, or less where
+    the columns and the seeds' legend would not fit the page's width."""
     df = curves(sr, metric)
     n = len(sr.labels)
-    col_wrap = col_wrap or (n if n <= 4 else 3)
+    col_wrap = col_wrap or (n if n <= 3 else 2 if n == 4 else 3)
+    aspect = 1.25
+    height = min(height, (PAGE_WIDTH - 0.8) / (min(col_wrap, n) * aspect))
     g = sns.relplot(data=df, x="step", y="value", col="label", hue="seed", kind="line", col_wrap=col_wrap,
-                    palette=SEED_COLORS, height=height, aspect=1.25, linewidth=1.1, estimator=None,
+                    palette=SEED_COLORS, height=height, aspect=aspect, linewidth=1.1, estimator=None,
                     facet_kws={"sharey": True}, legend=True)
     for label, ax in g.axes_dict.items():
         runs = sr.pairs(label)
@@ -60,7 +66,8 @@ def sweep_grid(sr: SweepRuns, metric: str = "acc", col_wrap: int | None = None, 
 def sweep_overlay(sr: SweepRuns, metrics: tuple[str, ...] = ("acc",), seed: int | None = None, log_y: tuple = ()):
     """All settings on one axes per metric (colour = setting, ordered), every seed (or one)."""
     labels = sr.labels
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.2), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(min(4.6 * len(metrics), PAGE_WIDTH), 3.0), layout="constrained",
+                             squeeze=False)
     cols = setting_colors(labels)
     for ax, metric in zip(axes[0], metrics):
         df = curves(sr, metric)
@@ -76,7 +83,7 @@ def sweep_overlay(sr: SweepRuns, metrics: tuple[str, ...] = ("acc",), seed: int 
     if leg is not None:
         leg.set_title(sr.sweep.axes[0].name if sr.sweep.axes else "")
         for t in leg.get_texts():
-            t.set_fontsize(7)
+            t.set_fontsize(SMALLEST_FONT)
     fig.suptitle(sr.sweep.title, fontsize=10)
     return fig
 
@@ -85,7 +92,8 @@ def per_task_accuracy(sr: SweepRuns, label: str, seed: int | None = None):
     """Accuracy on each task separately (Zipf-distributed tasks: task 1 the most frequent)."""
     m = sr.pairs(label, seed)
     T = m[0][0].config.task.T
-    fig, axes = plt.subplots(1, len(m), figsize=(3.3 * len(m), 2.8), layout="constrained", squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(m), figsize=(min(3.3 * len(m), PAGE_WIDTH), 2.6), layout="constrained", squeeze=False,
+                             sharey=True)
     pal = sns.color_palette("rocket", T)
     for ax, (mm, r) in zip(axes[0], m):
         for t in range(1, T + 1):
@@ -97,7 +105,7 @@ def per_task_accuracy(sr: SweepRuns, label: str, seed: int | None = None):
         ax.set_title(f"{label}, seed {mm.seed}", fontsize=9)
         ax.set_xlabel("step")
     axes[0][0].set_ylabel("accuracy")
-    axes[0][0].legend(fontsize=7)
+    axes[0][0].legend(fontsize=SMALLEST_FONT)
     return fig
 
 
@@ -117,7 +125,7 @@ def phase_diagram(sr: SweepRuns, rows: str = "K", cols: str = "eps"):
         annot.loc[a, b] = "\n".join(v)
     fig, ax = plt.subplots(figsize=(1.3 * grid.shape[1] + 1.8, 0.95 * grid.shape[0] + 1.2), layout="constrained")
     sns.heatmap(grid, annot=annot.to_numpy(), fmt="", cmap="Greens", vmin=0, vmax=3, ax=ax,
-                cbar_kws={"label": "distinct circuits (mean over seeds)"}, annot_kws={"fontsize": 7}, linewidths=0.5)
+                cbar_kws={"label": "distinct circuits (mean over seeds)"}, annot_kws={"fontsize": 9}, linewidths=0.5)
     ax.set_title(f"{sr.sweep.title}\n(per seed, the circuits of its plateaus in order)", fontsize=9)
     return fig
 
@@ -125,7 +133,7 @@ def phase_diagram(sr: SweepRuns, rows: str = "K", cols: str = "eps"):
 def fig5(sr: SweepRuns):
     """Fig. 5: the SCC-only model's accuracy over training against the theory p + (1 - p)/2,
     for each K (= L) of the sweep."""
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.2), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 3.0), layout="constrained")
     cols = setting_colors(sr.labels)
     df = curves(sr, "acc")
     for label in sr.labels:
@@ -142,12 +150,12 @@ def fig5(sr: SweepRuns):
     axes[0].set_xscale("log")
     axes[0].set_xlabel("step")
     axes[0].set_ylabel("accuracy")
-    axes[0].legend(fontsize=7, title="dotted: theory", title_fontsize=7)
+    axes[0].legend(fontsize=SMALLEST_FONT, title="dotted: theory", title_fontsize=SMALLEST_FONT)
     ks = sorted({dict(m.setting)["K"] for m in sr.members})
     axes[1].set_xscale("log", base=2)
     axes[1].set_xticks(ks, [str(k) for k in ks])
     axes[1].set_xlabel("K = L")
-    axes[1].set_ylabel("final accuracy (last 5 evaluations)")
+    axes[1].set_ylabel("final accuracy\n(last 5 evaluations)")
     axes[1].set_title("dots: seeds; bars: p + (1 − p)/2", fontsize=9)
     fig.suptitle(sr.sweep.title, fontsize=10)
     return fig
@@ -156,8 +164,8 @@ def fig5(sr: SweepRuns):
 def fig6(run):
     """Fig. 6: accuracy and random-label accuracy (RLA) of the main run over training, one panel
     per seed, that seed's plateaus shaded by circuit."""
-    fig, axes = plt.subplots(1, len(run.members), figsize=(3.6 * len(run.members), 3.0), layout="constrained",
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(run.members), figsize=(min(3.6 * len(run.members), PAGE_WIDTH), 2.6),
+                             layout="constrained", sharey=True, squeeze=False)
     m = run.metrics
     pt = run_phases(run)
     for ax, (label, seed) in zip(axes[0], run.members):
@@ -172,7 +180,7 @@ def fig6(run):
         ax.set_xlabel("step")
         ax.set_title(f"seed {seed}", fontsize=9)
     axes[0][0].set_ylabel("accuracy")
-    axes[0][0].legend(fontsize=7, loc="upper left")
+    axes[0][0].legend(fontsize=SMALLEST_FONT, loc="upper left")
     return fig
 
 
@@ -181,7 +189,9 @@ def attention_maps(run, steps: list[int], title: str = "", head: int | None = No
     of one head (1-based), or averaged over heads; the member of `seed` (default the first)."""
     pats = run.patterns(seed=seed)
     nl = pats["mean"].shape[1]
-    fig, axes = plt.subplots(nl, len(steps), figsize=(2.1 * len(steps) + 0.4, 2.1 * nl), layout="constrained", squeeze=False)
+    size = min(2.1, (PAGE_WIDTH - 0.4) / len(steps))  # each map, inches: the columns fit the page's width
+    fig, axes = plt.subplots(nl, len(steps), figsize=(size * len(steps) + 0.4, size * nl), layout="constrained",
+                             squeeze=False)
     for j, want in enumerate(steps):
         i = nearest_snapshot(pats["steps"], want)
         for layer in range(nl):
@@ -224,7 +234,7 @@ def fig13(sr: SweepRuns):
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("step")
     ax.set_ylabel("accuracy")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=SMALLEST_FONT)
     return fig
 
 
@@ -252,9 +262,13 @@ def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5):
 
 
 def fig7(panels: dict[str, SweepRuns]):
-    """Fig. 7 (a-e) on one page: accuracy of every setting (colour) and seed, one panel per sweep."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.2), layout="constrained", sharey=True)
-    for ax, (name, sr) in zip(np.atleast_1d(axes), panels.items()):
+    """Fig. 7 (a-e) on one page: accuracy of every setting (colour) and seed, one panel per sweep
+    (two columns)."""
+    rows = -(-len(panels) // 2)
+    fig, axes = plt.subplots(rows, 2, figsize=(PAGE_WIDTH, 2.5 * rows), layout="constrained", sharey=True, squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, (name, sr) in zip(axes.flat, panels.items()):
         df = curves(sr, "acc")
         sns.lineplot(data=df, x="step", y="value", hue="label", units="seed", estimator=None,
                      palette=setting_colors(sr.labels), ax=ax, lw=0.9, alpha=0.85)
@@ -262,5 +276,5 @@ def fig7(panels: dict[str, SweepRuns]):
         ax.set_ylim(0, 1.02)
         ax.set_title(f"({name[-1]}) {sr.sweep.title}", fontsize=9)
         ax.set_ylabel("accuracy")
-        ax.legend(fontsize=6.5, title=None)
+        ax.legend(fontsize=SMALLEST_FONT, title=None)
     return fig
