@@ -161,6 +161,36 @@ def show_static_pictures(nb) -> None:
         if "static-picture" in cell.get("metadata", {}).get("tags", []):
             for out in cell.get("outputs", []):
                 out.get("data", {}).pop(WIDGET_VIEW, None)
+    prune_widget_state(nb)
+
+
+def prune_widget_state(nb) -> None:
+    """Keep in the notebook's widget state only the models connected (by references either way:
+    a slider and the links that point at it) to a widget some output still shows; none left:
+    no widget state at all. Without this, the models of a widget shown as a picture would stay,
+    under random ids, and the notebook would differ on every run."""
+    widgets = nb.get("metadata", {}).get("widgets", {})
+    state = widgets.get(WIDGET_STATE, {}).get("state")
+    if state is None:
+        return
+    shown = {out["data"][WIDGET_VIEW]["model_id"] for cell in nb.cells for out in cell.get("outputs", [])
+             if WIDGET_VIEW in out.get("data", {})}
+    edges: dict[str, set[str]] = {k: set() for k in state}
+    for k, model in state.items():
+        for ref in re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(model)):
+            if ref in edges:
+                edges[k].add(ref)
+                edges[ref].add(k)
+    keep, todo = set(), [k for k in shown if k in state]
+    while todo:
+        k = todo.pop()
+        if k not in keep:
+            keep.add(k)
+            todo += edges[k] - keep
+    for k in set(state) - keep:
+        del state[k]
+    if not state:
+        del nb["metadata"]["widgets"]
 
 
 # --- leaving a notebook untouched when what it shows is unchanged ---------------------------------

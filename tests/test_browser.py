@@ -341,6 +341,7 @@ def widget_book(tmp_path_factory, built_book):
     (root / "book").mkdir()
     (root / "book" / "_static").symlink_to(ROOT / "book" / "_static", target_is_directory=True)
     shutil.copy(ROOT / "_config.yml", root / "_config.yml")
+    shutil.copy(ROOT / "references.bib", root / "references.bib")  # the config names it
     (root / "_toc.yml").write_text("format: jb-book\nroot: book/widgets\n")
     nb = new_notebook(
         metadata={
@@ -433,4 +434,18 @@ def test_nothing_is_wider_than_its_column(open_page):
             wide[path] = found[:5]
         page.close()
     assert not wide, "wider than the column:\n" + "\n".join(f"{p}: {w}" for p, w in wide.items())
+    rec.check()
+
+
+@pytest.mark.parametrize("path", ["book/01_task_and_model.html", "book/03_explore.html"])
+def test_a_widget_that_needs_a_kernel_is_a_picture_on_the_static_page(open_page, path):
+    """The task sampler and the probe recompute in Python: the static page shows a picture of
+    their first state with the line saying how to run them, and none of their controls."""
+    open_, rec = open_page
+    page = open_(path)
+    picture = page.locator(".icm-static-picture")
+    assert picture.count() == 1 and picture.is_visible()
+    assert "jupyter lab" in picture.locator(".icm-static-note").inner_text()
+    assert picture.locator("table, img").count() >= 1  # the sampler's sequences, the probe's maps
+    assert page.locator(".icm-sampler .widget-slider, .icm-probe .widget-dropdown").count() == 0
     rec.check()

@@ -255,3 +255,26 @@ def test_links_between_widgets_are_named_by_what_they_link_not_by_their_random_i
     assert len({rn.comparable(state(ids), []) for ids in runs}) == 1
     # the first link now joins other widgets: a real change
     assert rn.comparable(state(first), []) != rn.comparable(state(second, first_target="d"), [])
+
+
+def test_a_widget_shown_as_a_picture_leaves_no_state_behind():
+    """`static-picture` cells lose their widget's view, and the widget state keeps only the models
+    connected to a widget still shown (a link that points at it included), so the notebook does
+    not change from run to run by the dropped widget's random ids."""
+    ref = lambda k: f"IPY_MODEL_{k}"  # noqa: E731
+    state = {"aa": {"state": {"layout": ref("bb")}}, "bb": {"state": {}},
+             "cc": {"state": {"source": [ref("aa"), "value"]}},  # a link: nothing refers to it
+             "dd": {"state": {"children": [ref("ee")]}}, "ee": {"state": {}}}
+    view = lambda k: {"output_type": "display_data", "data": {rn.WIDGET_VIEW: {"model_id": k}, "text/html": "<p>x</p>"}}  # noqa: E731
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {rn.WIDGET_STATE: {"state": state}}
+    shown, picture = nbformat.v4.new_code_cell("explorer"), nbformat.v4.new_code_cell("sampler")
+    shown.outputs, picture.outputs = [view("aa")], [view("dd")]
+    picture.metadata["tags"] = ["static-picture"]
+    nb.cells = [shown, picture]
+    rn.show_static_pictures(nb)
+    assert rn.WIDGET_VIEW not in picture.outputs[0]["data"] and "text/html" in picture.outputs[0]["data"]
+    assert set(nb.metadata["widgets"][rn.WIDGET_STATE]["state"]) == {"aa", "bb", "cc"}
+    nb.cells = [picture]
+    rn.show_static_pictures(nb)
+    assert "widgets" not in nb.metadata

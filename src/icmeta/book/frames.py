@@ -8,6 +8,7 @@ import numpy as np
 
 from ..analysis.heads import layer_pattern, roles
 from ..analysis.phases import run_phases
+from ..analysis.tables import LEVEL_NAMES
 from ..experiments.load import SweepRuns
 from ..plots.style import attention_png, head_grid, png_bytes
 
@@ -40,10 +41,11 @@ def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list
             at = mm[mm.step == step]
             val = lambda name, layer=None: at[(at.metric == name) & ((at.layer == layer) if layer else at.layer.isna())].value.mean()
             inside = ph[(ph.start <= step) & (ph.end >= step)]
-            if len(inside):
-                phase = f"phase {int(inside.phase.iloc[0])} ({inside.circuit.iloc[0]})"
+            if len(inside):  # by its level: a phase's index differs from seed to seed
+                circuit = inside.circuit.iloc[0]
+                phase = f"on the {LEVEL_NAMES.get(circuit, circuit)} plateau"
             else:
-                phase = "before the first phase" if not len(ph) or step < ph.start.min() else "between phases"
+                phase = "before the first plateau" if not len(ph) or step < ph.start.min() else "between plateaus"
             cap = (f"seed {s} · step {int(step)} · {phase} · acc {val('acc'):.3f} · RLA {val('rla'):.3f}\n"
                    + "\n".join(f"layer {l}: bigram {val('bigram', l):.2f}, label attention {val('label_attention', l):.2f}, "
                                f"chunk example {val('chunk_example', l):.2f}" for l in range(1, pats['mean'].shape[1] + 1)))
