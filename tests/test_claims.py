@@ -184,3 +184,16 @@ def test_a_claim_reads_ten_seeds_where_a_seed_extension_holds_its_settings():
 def test_without_the_extension_stored_a_claim_reads_its_sweep(tmp_path):
     # an empty store: neither the extension nor the sweep is there, so no rate is measured
     assert C.rate_runs("fig16", tmp_path, ("heads=2",)) == {}
+
+
+def test_a_claim_about_the_full_pairs_phase_skips_runs_that_stopped_before_it():
+    top, short = np.r_[SMOOTH[:-1], 1.0], np.minimum(SMOOTH, 0.8)
+    claim = C.Claim("t.f", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b"), needs_full_pairs=True)
+    one = C.evaluate(claim, {"fast": sweep_of({"b": [top, short]})})[0]
+    assert one.seeds == [0] and one.note == "1 more ended before the full-pairs level: seed 1"
+    none = C.evaluate(claim, {"fast": sweep_of({"b": [short, short]})})[0]
+    assert none.verdict.startswith("not measured (the runs end at") and not none.seeds
+    # a claim without the flag reads every seed
+    plain = C.evaluate(C.Claim("t.g", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b")),
+                       {"fast": sweep_of({"b": [top, short]})})[0]
+    assert plain.seeds == [0, 1]

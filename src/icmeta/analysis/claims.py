@@ -41,6 +41,7 @@ from .phases import STRATEGY_CIRCUIT
 from .summaries import diverged_at, final_value, paper_clock, plateau_middle
 
 RATES = ("fast", "lr 0.03", "lr 0.01")  # the preset (lr 0.1), the learning-rate check, the paper's rate
+FULL_PAIRS = 0.95  # a run "reached the full-pairs level" if its final accuracy is at least this
 NEAR = 0.05  # a level "at" a ceiling or a theory value: within this (the detector's min_jump)
 ABOVE = 0.05  # a circuit metric "shows" a pattern: at least this above its uniform value
 CIRCUIT_LEVEL = {v: k for k, v in STRATEGY_CIRCUIT.items()}  # NCC -> "ignore", ...
@@ -123,6 +124,7 @@ class Claim:
     uses_reading: bool = True
     rates: tuple[str, ...] = RATES
     note: str = ""
+    needs_full_pairs: bool = False  # judged only on runs that reached the full-pairs level (`FULL_PAIRS`)
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -362,8 +364,8 @@ def label_mean_claim(label: str, low: float, high: float) -> Measure:
 FIGURE_CLAIMS: list[Claim] = [
     # ------------------------------------------------------------------ the main result
     Claim("main.three_plateaus", "Fig. 2", "With T = 3, accuracy climbs through three plateaus: ≈ 1/T, ≈ 0.75, then 1.0",
-          "the circuits of the seed's plateaus", "a plateau at the NCC, the SCC and the FCC level", "main",
-          plateau_claim(("main",), ("NCC", "SCC", "FCC"), True)),
+          "the levels of the seed's plateaus (named by the nearest ceiling)", "a plateau at the NCC, the SCC and the FCC level", "main",
+          plateau_claim(("main",), ("NCC", "SCC", "FCC"), True), needs_full_pairs=True),
     Claim("main.ncc_pause", "Fig. 2", "Accuracy pauses at the context-free level (phase 1)",
           "decades of log-step within ±0.06 of the context-ignored ceiling",
           "at least the flat-band reading's minimum plateau length", "main",
@@ -386,10 +388,10 @@ FIGURE_CLAIMS: list[Claim] = [
           metric_claim("main", "bigram", 2, "SCC")),
     Claim("table1.fcc_l1", "Table 1", "Phase 3 (FCC): in layer 1 each label attends to its item (Chunk Example)",
           "layer-1 chunk example minus its uniform value, at the end", f"at least {ABOVE}", "main",
-          metric_claim("main", "chunk_example", 1, None), uses_reading=False),
+          metric_claim("main", "chunk_example", 1, None), uses_reading=False, needs_full_pairs=True),
     Claim("table1.fcc_l2", "Table 1", "Phase 3 (FCC): layer 2 attends from the query to the labels (Label Attention)",
           "layer-2 label attention minus its uniform value, at the end", f"at least {ABOVE}", "main",
-          metric_claim("main", "label_attention", 2, None), uses_reading=False),
+          metric_claim("main", "label_attention", 2, None), uses_reading=False, needs_full_pairs=True),
     Claim("fig6.rla_scc", "Fig. 6", "Random-label accuracy rises with the phase-2 jump: SCC needs only the label set",
           "accuracy minus random-label accuracy, over the SCC plateau", "at most 0.02", "main",
           rla_claim("SCC", gap_max=0.02)),
@@ -416,25 +418,25 @@ FIGURE_CLAIMS: list[Claim] = [
           "the plateaus of the seed below its final level", "none", "fig7a",
           one_rise_claim("T=1")),
     Claim("fig7a.three_phases", "Fig. 7a", "Every T ≥ 2 shows the three phases",
-          "the circuits of the seed's plateaus at T = 2, 3, 4", "an NCC and an SCC plateau at each T", "fig7a",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at T = 2, 3, 4", "an NCC and an SCC plateau at each T", "fig7a",
           plateau_claim(("T=2", "T=3", "T=4"), ("NCC", "SCC"), True)),
     Claim("fig7b.k32_skips_ncc", "Fig. 7b", "K = 32 skips phase 1 (straight to the SCC level)",
-          "the circuits of the seed's plateaus at K = 32", "no NCC plateau", "fig7b",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at K = 32", "no NCC plateau", "fig7b",
           plateau_claim(("K=32",), ("NCC",), False)),
     Claim("fig7b.large_k_skips_scc", "Fig. 7b", "K = 128 and 256 skip phase 2 (NCC straight to FCC)",
-          "the circuits of the seed's plateaus at K = 128, 256", "no SCC plateau at either K", "fig7b",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at K = 128, 256", "no SCC plateau at either K", "fig7b",
           plateau_claim(("K=128", "K=256"), ("SCC",), False)),
     Claim("fig7c.eps_skips_scc", "Fig. 7c", "Larger ε skips phase 2",
-          "the circuits of the seed's plateaus at ε = 0.75, 1", "no SCC plateau at either ε", "fig7c",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at ε = 0.75, 1", "no SCC plateau at either ε", "fig7c",
           plateau_claim(("eps=0.75", "eps=1"), ("SCC",), False)),
     Claim("fig7c.eps1_skips_ncc", "Fig. 7c", "At ε = 1 phase 1 goes too",
-          "the circuits of the seed's plateaus at ε = 1", "no NCC plateau", "fig7c",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at ε = 1", "no NCC plateau", "fig7c",
           plateau_claim(("eps=1",), ("NCC",), False)),
     Claim("fig7c.eps_shortens_ncc", "Fig. 7c", "Hard pairs (large ε) leave less of phase 1",
           "decades near the context-ignored ceiling at ε = 1 vs ε = 0.1", "shorter at ε = 1", "fig7c",
           dwell_claim("ignore", "eps=1", "eps=0.1"), uses_reading=False),
     Claim("fig7d.alpha1_skips", "Fig. 7d", "Large α skips phase 1 or phase 2",
-          "the circuits of the seed's plateaus at α = 1", "no NCC or no SCC plateau", "fig7d",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at α = 1", "no NCC or no SCC plateau", "fig7d",
           any_plateau_claim(("alpha=1",), ("NCC", "SCC"), every=False)),
     Claim("fig7e.average_unchanged", "Fig. 7e", "β barely changes the average accuracy curve",
           "step at which smoothed accuracy first reaches 0.95, β = 1 vs β = 0", "within a factor 1.5", "fig7e",
@@ -449,7 +451,7 @@ FIGURE_CLAIMS: list[Claim] = [
           "decades near the context-ignored ceiling at p_B = 0.75 vs p_B = 0", "shorter at p_B = 0.75", "fig15b",
           dwell_claim("ignore", "p_B=0.75", "p_B=0"), uses_reading=False),
     Claim("fig18.jumps_persist", "Fig. 18", "Jumps persist up to T = 18",
-          "the circuits of the seed's plateaus at T = 6, 12, 18", "an NCC plateau at each T", "fig18",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at T = 6, 12, 18", "an NCC plateau at each T", "fig18",
           plateau_claim(("T=6", "T=12", "T=18"), ("NCC",), True)),
     Claim("fig18.later_jump", "Fig. 18", "The next jump comes later as T grows",
           "step at which smoothed accuracy first reaches 0.5, T = 3 ... 18", "later for every larger T", "fig18",
@@ -484,7 +486,7 @@ FIGURE_CLAIMS: list[Claim] = [
           "each head's role at the end", "two NCC heads and two FCC heads", "fig16",
           roles_claim("heads=4", {"NCC": 2, "FCC": 2}), uses_reading=False),
     Claim("fig19.small_N_phases", "Fig. 19", "Phases are visible up to about N = 8",
-          "the circuits of the seed's plateaus at N = 2, 4", "an NCC or an SCC plateau at each N", "fig19",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at N = 2, 4", "an NCC or an SCC plateau at each N", "fig19",
           any_plateau_claim(("N=2", "N=4"), ("NCC", "SCC"))),
     Claim("fig19.large_N_one_rise", "Fig. 19", "For N ≥ 16, one quick rise to 1.0",
           f"the seed's plateaus at N = 16, 32 more than {NEAR} below its final level", "none", "fig19",
@@ -493,16 +495,16 @@ FIGURE_CLAIMS: list[Claim] = [
           "layer-1 chunk example minus its uniform value at N = 16, at the end", f"at least {ABOVE}", "fig19",
           metric_claim("N=16", "chunk_example", 1, None), uses_reading=False),
     Claim("fig20.standard_scc", "Fig. 20", "A standard transformer shows an SCC-like stage before FCC",
-          "the circuits of the seed's plateaus", "an SCC plateau", "fig20",
+          "the levels of the seed's plateaus (named by the nearest ceiling)", "an SCC plateau", "fig20",
           plateau_claim(("main",), ("SCC",), True)),
     Claim("fig21.all_labels_phases", "Fig. 21", "A loss on every label token still shows phases",
-          "the circuits of the seed's plateaus", "an NCC or an SCC plateau", "fig21",
+          "the levels of the seed's plateaus (named by the nearest ceiling)", "an NCC or an SCC plateau", "fig21",
           any_plateau_claim(("loss=all_labels",), ("NCC", "SCC"))),
     Claim("fig21.ends_near_09", "Fig. 21", "... and ends near 0.9 (early labels have too little context)",
           "mean accuracy over the label positions at the end", "between 0.85 and 0.95", "fig21",
           label_mean_claim("loss=all_labels", 0.85, 0.95), uses_reading=False),
     Claim("fig22.shallow_phases", "Fig. 22", "2- and 3-layer models show phases",
-          "the circuits of the seed's plateaus at 2 and 3 layers", "an NCC or an SCC plateau at each depth", "fig22",
+          "the levels of the seed's plateaus (named by the nearest ceiling) at 2 and 3 layers", "an NCC or an SCC plateau at each depth", "fig22",
           any_plateau_claim(("layers=2", "layers=3"), ("NCC", "SCC"))),
     Claim("fig22.deep_smooth", "Fig. 22", "4- and 5-layer models rise smoothly",
           f"the seed's plateaus at 4 and 5 layers more than {NEAR} below its final level", "none", "fig22",
@@ -594,6 +596,15 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
         # a seed whose training diverged (loss NaN) in a setting the claim reads is left out, and counted
         diverged = [s for s in seeds if any(diverged_at(sr.run(label, s)) is not None for label in needed)]
         seeds = [s for s in seeds if s not in diverged]
+        # a claim about the full-pairs phase cannot be judged on a run that stopped before it
+        short = [s for s in seeds if claim.needs_full_pairs
+                 and any(final_value(sr.run(label, s).metrics) < FULL_PAIRS for label in needed)]
+        seeds = [s for s in seeds if s not in short]
+        if short and not seeds:
+            last = max(sr.run(label, s).last_step for label in needed for s in short)
+            res.verdict = f"not measured (the runs end at {last:,} steps, before the full-pairs level)"
+            out.append(res)
+            continue
         try:
             for s in seeds:
                 for r in readings:
@@ -607,8 +618,13 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
         read = read or list(sr.runs)
         res.steps = (min(r.last_step for r in read), max(r.last_step for r in read))
         res.verdict = verdict(res.cells, seeds, readings)
+        notes = []
         if diverged:
-            res.note = f"{len(diverged)} more diverged: seed{'s' if len(diverged) > 1 else ''} {', '.join(map(str, diverged))}"
+            notes.append(f"{len(diverged)} more diverged: seed{'s' if len(diverged) > 1 else ''} {', '.join(map(str, diverged))}")
+        if short:
+            notes.append(f"{len(short)} more ended before the full-pairs level: seed{'s' if len(short) > 1 else ''} "
+                         f"{', '.join(map(str, short))}")
+        res.note = "; ".join(notes)
         out.append(res)
     return out
 
