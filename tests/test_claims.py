@@ -197,3 +197,11 @@ def test_a_claim_about_the_full_pairs_phase_skips_runs_that_stopped_before_it():
     plain = C.evaluate(C.Claim("t.g", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b")),
                        {"fast": sweep_of({"b": [top, short]})})[0]
     assert plain.seeds == [0, 1]
+
+
+def test_a_chapter_table_names_each_claims_figure_and_an_unknown_figure_is_one_line():
+    with pytest.raises(KeyError, match="no claim for Fig. 99"):
+        C.chapter_table("Fig. 99")
+    t = C.chapter_table("Fig. 5", "Fig. 13", root=Path("/nowhere"))  # no stored runs: every rate not measured
+    assert list(t.columns[:2]) == ["figure", "the paper"] and "criterion" not in t.columns
+    assert set(t.figure) == {"Fig. 5", "Fig. 13"} and set(t["fast"]) == {"not measured"}

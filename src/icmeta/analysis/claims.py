@@ -699,3 +699,13 @@ def verdicts(*figures: str, root=None) -> pd.DataFrame:
                        + ", ".join(dict.fromkeys(c.figure for c in FIGURE_CLAIMS)))
     t = claims_table(evaluate_all(keys, root))
     return t.drop(columns=["figure"]).rename(columns={"the paper": "the paper's claim"})
+
+
+def chapter_table(*figures: str, root=None) -> pd.DataFrame:
+    """The claims of a chapter's figures together (the table a chapter opens with): one row per
+    claim with its figure, the paper's statement and the verdict at each rate; the criteria are
+    in the claims tables under the figures (`verdicts`)."""
+    keys = [c.key for c in FIGURE_CLAIMS if c.figure in figures]
+    if not keys:
+        raise KeyError(f"no claim for {', '.join(figures)}")
+    return claims_table(evaluate_all(keys, root)).drop(columns=["measured per seed", "criterion"])
