@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icmeta.analysis import summaries, sweep_tables, tables
+from icmeta.analysis import sweep_tables, tables
 from icmeta.analysis.heads import uniform_value
 
 
@@ -62,7 +62,7 @@ def test_plateau_range_spans_the_plateaus_at_one_level_in_the_chosen_settings(mo
     phases = {"x": pd.DataFrame({"circuit": ["SCC", "FCC"], "acc": [0.8, 0.95], "start": [300, 2000]}),
               "y": pd.DataFrame({"circuit": ["FCC"], "acc": [0.85], "start": [1500]}),
               "z": pd.DataFrame({"circuit": [], "acc": [], "start": []})}
-    monkeypatch.setattr(summaries, "member_phases", lambda r: phases[r])
+    monkeypatch.setattr(sweep_tables, "member_phases", lambda r: phases[r])
     sr = _Sweep({"A": ["x", "z"], "B": ["y"]})
     assert sweep_tables.plateau_range(sr, "FCC") == (0.85, 0.95)
     assert sweep_tables.plateau_range(sr, "FCC", "start", ("A",)) == (2000, 2000)

@@ -109,4 +109,8 @@ def test_measured_numbers_are_shown_one_way():
     assert book.number_text(0.12345) == "0.123" and book.number_text(np.float32(1)) == "1.000"
     assert book.number_text(12240) == "12,240" and book.number_text(np.int64(2570)) == "2,570"
     assert book.number_text((0.54, 0.6899)) == "0.540–0.690" and book.number_text((3, 3)) == "3"
+    from icmeta.book.page import span
+
+    assert span(pd.Series([0.7, 0.2, 0.5])) == (0.2, 0.7) and book.number_text(span(np.array([1380, 940]))) == "940–1,380"
+    assert span(pd.DataFrame({"a": [1.0, 4.0], "b": [0.5, 2.0]})) == (0.5, 4.0)
     assert book.number_text("–") == "–" and book.number_text(None) == "None"

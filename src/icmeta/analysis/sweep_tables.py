@@ -19,6 +19,7 @@ from .summaries import (
     diverged_at,
     final_value,
     first_step,
+    member_phases,
     one_level,
     paper_clock,
     plateaus,
@@ -344,8 +345,6 @@ def plateau_range(sr: SweepRuns, circuit: str, column: str = "acc",
     `circuit`'s Bayes ceiling (`member_phases`: ``acc`` its level, ``start``/``end`` its window, a
     circuit metric such as ``bigram_L2`` its median over the window), in the settings `labels`
     (default: all of them), every seed; None where no plateau sits at that level."""
-    from .summaries import member_phases
-
     vals = []
     for label in labels or sr.labels:
         for r in sr.runs_of(label):
