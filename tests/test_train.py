@@ -21,18 +21,24 @@ def values(run, seed):
     return m.reset_index(drop=True)
 
 
+# the CPU default, and the GPU path's one-graph step with its counter-based stream run on the CPU
+MODES = {"compiled": {}, "graph": {"kernels": "graph", "sampler": "counter"}}
+
+
 @pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.slow
-def test_ensemble_equals_separate_runs(tiny, tmp_path, threads):
+def test_ensemble_equals_separate_runs(tiny, tmp_path, threads, mode):
     torch.set_num_threads(threads)
-    together = load_or_train([tiny(0), tiny(1, T=2, eps=0.3), tiny(2)], root=tmp_path, progress=False)
-    alone = load_or_train(tiny(1, T=2, eps=0.3), root=tmp_path, progress=False)
+    kw = MODES[mode]
+    together = load_or_train([tiny(0, **kw), tiny(1, T=2, eps=0.3, **kw), tiny(2, **kw)], root=tmp_path, progress=False)
+    alone = load_or_train(tiny(1, T=2, eps=0.3, **kw), root=tmp_path, progress=False)
     a = together.metrics[together.metrics.seed == 1].drop(columns="member")
     b = alone.metrics.drop(columns="member")
     a = a.sort_values(["step", "metric", "layer", "head"]).reset_index(drop=True)
     b = b.sort_values(["step", "metric", "layer", "head"]).reset_index(drop=True)
     # bit for bit, compiled kernels included (on the CPU)
-    assert together.config.train.kernels == "compiled"
+    assert together.config.train.kernels == kw.get("kernels", "compiled")
     pd.testing.assert_frame_equal(a, b)
     pa, pb = together.patterns("T=2,eps=0.3", 1), alone.patterns()
     assert (pa["mean"] == pb["mean"]).all() and (pa["steps"] == pb["steps"]).all()
@@ -83,10 +89,13 @@ def _cli(args, env, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.parametrize("mode", list(MODES))
 @pytest.mark.slow
-def test_resume_after_kill_matches_uninterrupted_run(tmp_path):
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path, mode):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     args = [*TINY, "--seeds", "0", "1", "--set", "steps=2000"]
+    for k, v in MODES[mode].items():
+        args += ["--set", f"{k}={v}"]
     ref = _cli([*args, "--out", str(tmp_path / "ref")], env)
     out, err = ref.communicate(timeout=300)
     assert ref.returncode == 0, err

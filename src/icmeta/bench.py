@@ -1,6 +1,12 @@
 """``python -m icmeta bench``: training throughput with evaluation, FLOPs, matmul peak, time
 outside the matmuls, the projected time of the fast main result, and the speed-up of the
-vectorised sampler over a per-sample reference loader like the authors' pipeline.
+vectorised sampler over a per-sample reference loader like the authors' pipeline; with
+``--reference``, one model against a per-sample training loop in the authors' style; with
+``--queue``, the projected time of the paper-rate queue (``runs/gpu/queue/plan.json``) at the
+measured rates.
+
+On a GPU the default is the GPU path: the one-graph step (``kernels="graph"``) with the
+counter-based stream, for E = 16, 64 and 256 models.
 
 All numbers are medians of repeated timings; they vary with the machine's load, so the
 benchmark prints them rather than asserting anything.
@@ -43,8 +49,10 @@ def _median_time(fn, repeats: int, inner: int, sync) -> float:
     return statistics.median(times)
 
 
-def matmul_peak(device: torch.device, n: int = 1024, repeats: int = 5) -> float:
-    """Measured fp32 matmul GFLOP/s of an n x n product."""
+def matmul_peak(device: torch.device, n: int | None = None, repeats: int = 5) -> float:
+    """Measured fp32 matmul GFLOP/s of an n x n product (n = 1024 on the CPU, 8192 on a GPU,
+    large enough to near its fp32 peak; TF32 stays off, PyTorch's default)."""
+    n = n or (8192 if device.type == "cuda" else 1024)
     a = torch.randn(n, n, device=device)
     b = torch.randn(n, n, device=device)
     sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
@@ -95,6 +103,7 @@ class Measured:
     threads: int | None
     E: int
     kernels: str
+    sampler: str
     step_s: float  # one training step of the E models (median)
     quick_eval_s: float  # accuracy pass on the evaluation set
     full_eval_s: float  # accuracy + RLA + attention + circuit metrics
@@ -113,9 +122,9 @@ class Measured:
         return (self.train_flops + self.eval_flops_per_step) / self.per_step_s / 1e9
 
 
-def _trainer(device: torch.device, E: int, kernels: str, preset_name: str = "paper"):
+def _trainer(device: torch.device, E: int, kernels: str, preset_name: str = "paper", sampler: str = "generator"):
 
-    cfgs = [preset(preset_name, seed=s, device=device.type, kernels=kernels) for s in range(E)]
+    cfgs = [preset(preset_name, seed=s, device=device.type, kernels=kernels, sampler=sampler) for s in range(E)]
     return Trainer(cfgs, directory="/nonexistent-bench-run")
 
 
@@ -150,11 +159,11 @@ def _matmul_seconds(tr, steps: int, sync) -> tuple[float, float]:
 
 
 def measure(device: torch.device, E: int, kernels: str = "compiled", repeats: int = 3,
-            preset_name: str = "paper", peak: float = float("nan")) -> Measured:
+            preset_name: str = "paper", peak: float = float("nan"), sampler: str = "generator") -> Measured:
     """Time E models of `preset_name` together: the training step, both evaluation passes, and
     the step with its evaluations amortised (eval every Δt, full metrics every 5 Δt)."""
 
-    tr = _trainer(device, E, kernels, preset_name)
+    tr = _trainer(device, E, kernels, preset_name, sampler)
     sync = (lambda: torch.cuda.synchronize()) if device.type == "cuda" else (lambda: None)
     inner = max(2, (40 if device.type == "cpu" else 200) // E)
     for _ in range(3):  # compile and warm up every path
@@ -173,7 +182,7 @@ def measure(device: torch.device, E: int, kernels: str = "compiled", repeats: in
     f_quick = _counted_flops(lambda: tr.evaluator(eager, False))
     f_full = _counted_flops(lambda: tr.evaluator(eager, True))
     wall, mm = _matmul_seconds(tr, inner, sync)
-    return Measured(device.type, torch.get_num_threads() if device.type == "cpu" else None, E, kernels,
+    return Measured(device.type, torch.get_num_threads() if device.type == "cpu" else None, E, kernels, sampler,
                     t_step, t_quick, t_full, t_step + amortised(t_quick, t_full), train_flops,
                     amortised(f_quick, f_full), max(0.0, wall - mm), peak)
 
@@ -205,8 +214,9 @@ def fast_preset_times() -> list[str]:
     return lines
 
 
-def main(quick: bool = False, device: str = "auto", kernels: str = "compiled", json_path: str | None = None,
-         sizes: tuple[int, ...] = (1, 4, 16, 64)) -> int:
+def main(quick: bool = False, device: str = "auto", kernels: str | None = None, json_path: str | None = None,
+         sizes: tuple[int, ...] | None = None, sampler: str | None = None, queue: bool = False,
+         reference: bool = False) -> int:
     devices = [torch.device("cpu")] if device in ("auto", "cpu") else []
     if device in ("auto", "cuda") and torch.cuda.is_available():
         devices.append(torch.device("cuda"))
@@ -214,39 +224,54 @@ def main(quick: bool = False, device: str = "auto", kernels: str = "compiled", j
         print("note: no CUDA device available; CPU only")
         devices = [torch.device("cpu")]
     repeats = 3  # medians of 3
-    if quick:
-        sizes = tuple(e for e in sizes if e <= 16)
     cfg = preset("paper")
     formula, counted = check_flops(torch.device("cpu"))
     print(f"paper shapes: K={cfg.task.K} L={cfg.task.L} N={cfg.task.N} width={cfg.task.d_model} layers={cfg.model.layers} "
-          f"heads={cfg.model.heads} batch={cfg.train.batch_size}; kernels={kernels}")
+          f"heads={cfg.model.heads} batch={cfg.train.batch_size}")
     print(f"matmul FLOPs of one training step of one model: {formula / 1e6:.1f} MFLOP "
           f"(torch.utils.flop_counter: {counted / 1e6:.1f}, {'equal' if formula == counted else 'MISMATCH'})")
     print("steps/s include the evaluations on the paper schedule (accuracy every 100 steps, RLA, attention and\n"
-          "circuit metrics every 500), amortised; GFLOP/s counts the matmul FLOPs executed, evaluation included.")
+          "circuit metrics every 500), amortised; FLOP/s counts the matmul FLOPs executed, evaluation included.")
 
-    out: dict = {"flops_per_step": formula, "flop_counter": counted, "kernels": kernels, "settings": [],
+    out: dict = {"flops_per_step": formula, "flop_counter": counted, "settings": [],
                  "provenance": {**git_state(), **hardware(devices[-1]), "cpu_threads": os.cpu_count()}}
     for dev in devices:
+        kern = kernels or ("graph" if dev.type == "cuda" else "compiled")
+        samp = sampler or ("counter" if kern == "graph" else "generator")
+        es = sizes or ((16, 64, 256) if dev.type == "cuda" else (1, 4, 16, 64))
+        if quick:
+            es = tuple(e for e in es if e <= 16) or es[:1]
         thread_options = sorted({1, os.cpu_count() or 1}) if dev.type == "cpu" else [None]
+        unit, scale = ("TFLOP/s", 1e3) if dev.type == "cuda" else ("GFLOP/s", 1.0)
         for threads in thread_options:
             if threads:
                 torch.set_num_threads(threads)
             name = f"cpu, {threads} thread(s)" if threads else f"cuda ({torch.cuda.get_device_name(dev)})"
             peak = matmul_peak(dev)
-            print(f"\n[{name}] fp32 matmul peak (1024^3): {peak:.0f} GFLOP/s")
-            print(f"  {'E':>3} {'steps/s':>8} {'model-steps/s':>13} {'GFLOP/s':>8} {'% peak':>7} "
+            print(f"\n[{name}] kernels={kern} sampler={samp}; fp32 matmul peak: {peak / scale:.1f} {unit}")
+            print(f"  {'E':>3} {'steps/s':>8} {'model-steps/s':>13} {unit:>8} {'% peak':>7} "
                   f"{'step ms':>8} {'outside mm':>10} {'eval ms':>8} {'full ms':>8}")
-            for E in sizes:
-                m = measure(dev, E, kernels, repeats, peak=peak)
+            for E in es:
+                m = measure(dev, E, kern, repeats, peak=peak, sampler=samp)
                 out["settings"].append({**asdict(m), "steps_per_s": m.steps_per_s, "gflops": m.gflops})
-                print(f"  {E:>3} {m.steps_per_s:>8.1f} {E * m.steps_per_s:>13.1f} {m.gflops:>8.1f} "
+                if json_path:  # after every setting: a bench cut at a time limit keeps what it measured
+                    Path(json_path).write_text(json.dumps(out, indent=1, default=str))
+                print(f"  {E:>3} {m.steps_per_s:>8.1f} {E * m.steps_per_s:>13.1f} {m.gflops / scale:>8.2f} "
                       f"{100 * m.gflops / peak:>6.1f}% {1e3 * m.step_s:>8.2f} {1e3 * m.outside_matmul_s:>7.2f} ms "
                       f"{1e3 * m.quick_eval_s:>8.1f} {1e3 * m.full_eval_s:>8.1f}", flush=True)
-    if any(d.type == "cpu" for d in devices):
+    if queue or any(d.type == "cuda" for d in devices):  # on a GPU the queue's time is the point
+        last = [x for x in out["settings"] if x["device"] == devices[-1].type]
+        out["queue"] = project_queue({x["E"]: x["per_step_s"] for x in last if x["threads"] in (None, os.cpu_count())})
+    if reference and any(d.type == "cpu" for d in devices):
+        torch.set_num_threads(os.cpu_count() or 1)
+        kern = kernels or "compiled"
+        out["reference"] = reference_ratio(kern, sampler or ("counter" if kern == "graph" else "generator"), repeats)
+    if any(d.type == "cpu" for d in devices) and not quick:
         # the main result: the fast preset, 3 seeds together, on all CPU cores
         torch.set_num_threads(os.cpu_count() or 1)
-        fast = measure(torch.device("cpu"), 3, kernels, repeats, preset_name="fast")
+        kern = kernels or "compiled"
+        fast = measure(torch.device("cpu"), 3, kern, repeats, preset_name="fast",
+                       sampler=sampler or ("counter" if kern == "graph" else "generator"))
         steps = preset("fast").train.steps
         print(f"\nfast main result (3 seeds together, {torch.get_num_threads()} CPU threads): {1e3 * fast.per_step_s:.2f} ms "
               f"per step with evaluation -> {steps * fast.per_step_s:.0f} s projected for {steps:,} steps")
@@ -254,12 +279,111 @@ def main(quick: bool = False, device: str = "auto", kernels: str = "compiled", j
         out["fast_per_step"] = asdict(fast)
         for line in fast_preset_times():
             print(line)
-    if not quick:
         out["data"] = data_pipeline(repeats)
     if json_path:
         Path(json_path).write_text(json.dumps(out, indent=1, default=str))
         print(f"\nwrote {json_path}")
     return 0
+
+
+def project_queue(per_step_s: dict[int, float], plan: Path | None = None, workers: int = 4) -> dict:
+    """The paper-rate queue's time at the measured seconds per step (with evaluation) of E models
+    at the paper's shapes. A group of E members takes its steps x the time per step at E
+    (interpolated; below the smallest E measured, that E's time: a small group is bound by
+    latency, not FLOPs), scaled up by its FLOPs per model-step where its shapes cost more than the
+    paper's. Three numbers: one group after another; `workers` groups at once in the queue's
+    order (`scripts/gpu_queue.py`), each slowed while together they would ask for more
+    model-steps/s than the best rate measured; and that best rate alone (a bound)."""
+    from .experiments import queue as Q
+    from .train.runner import plan_groups
+
+    plan = Path(plan) if plan is not None else Q.queue_root() / "plan.json"
+    if not per_step_s or not plan.exists():
+        print(f"\nqueue: nothing to project ({'no plan at ' + str(plan) if per_step_s else 'no timings'})")
+        return {}
+    configs = Q.queue_configs(Q.read_plan(plan))
+    sizes = sorted(per_step_s)
+    base = flops_per_step(preset("paper").task, preset("paper").model, 128)
+    groups = [chunk for g in plan_groups(configs, Q.GROUP_SIZE) for chunk in Q.chunks(g)]
+    # per group: members, steps, seconds per step alone
+    cost = [max(1.0, flops_per_step(g[0].task, g[0].model, g[0].train.batch_size) / base) for g in groups]
+    jobs = [(len(g), g[0].train.steps, float(np.interp(len(g), sizes, [per_step_s[e] for e in sizes])) * k)
+            for g, k in zip(groups, cost)]
+    best = max(E / per_step_s[E] for E in sizes)  # model-steps/s at the paper's shapes
+    serial = sum(steps * t for _, steps, t in jobs)
+    bound = sum(E * steps * k for (E, steps, _), k in zip(jobs, cost)) / best
+    # `workers` at once: advance to the next group's end, every running group slowed alike
+    pending, running, together = list(jobs), [], 0.0
+    while pending or running:
+        while pending and len(running) < workers:
+            E, steps, t = pending.pop(0)
+            running.append([E, steps, t])
+        slow = max(1.0, sum(E / t for E, _, t in running) / best)  # FLOP-heavy groups count as fewer model-steps/s
+        dt = min(steps * t * slow for _, steps, t in running)
+        together += dt
+        for r in running:
+            r[1] -= dt / (r[2] * slow)
+        running = [r for r in running if r[1] > 1e-6]
+    print(f"\nqueue ({plan}): {len(configs)} members in {len(groups)} groups, {Q.model_steps(configs) / 1e6:.1f} M "
+          f"model-steps: {serial / 60:.1f} min one group after another, {together / 60:.1f} min with {workers} groups "
+          f"at once, {bound / 60:.1f} min at the best measured rate ({best:,.0f} model-steps/s) throughout")
+    return {"members": len(configs), "groups": len(groups), "model_steps": Q.model_steps(configs),
+            "serial_s": serial, "together_s": together, "workers": workers, "bound_s": bound}
+
+
+class AuthorsStyleLoop:
+    """One model trained the way the official code does it, as far as its published behaviour goes:
+    every sequence of a batch built in Python (`ReferenceLoader`), three batches drawn per step
+    (training and two validation batches, evaluated each step), a dense `nn.Module` transformer of
+    the paper's shapes (every position through every layer), `torch.optim.SGD`. Leaner than the
+    official pipeline (no logging, no attention maps), so the ratio it gives is a lower bound."""
+
+    def __init__(self, seed: int = 0):
+        from torch import nn
+
+        torch.manual_seed(seed)
+        c = preset("paper")
+        self.loader = ReferenceLoader(K=c.task.K, L=c.task.L, T=c.task.T, N=c.task.N, D=c.task.D, P=c.task.P)
+        d, L = c.task.d_model, c.task.L
+        self.qkv = nn.ModuleList([nn.Linear(d, 3 * d, bias=False) for _ in range(c.model.layers)])
+        self.o = nn.ModuleList([nn.Linear(d, d, bias=False) for _ in range(c.model.layers)])
+        self.embed = nn.Embedding(L, d)
+        self.cls = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, L))
+        self.params = [*self.qkv.parameters(), *self.o.parameters(), *self.embed.parameters(), *self.cls.parameters()]
+        self.opt = torch.optim.SGD(self.params, lr=c.train.lr)
+        S = c.task.seq_len
+        self.mask = torch.full((S, S), float("-inf")).triu(1)
+
+    def logits(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        x[:, 1:-1:2] += self.embed(labels)
+        for qkv, o in zip(self.qkv, self.o):
+            q, k, v = qkv(x).chunk(3, -1)
+            x = x + o(torch.softmax(q @ k.transpose(1, 2) + self.mask, -1) @ v)
+        return self.cls(x[:, -1])
+
+    def step(self, b: int = 128) -> None:
+        x, labels, target = self.loader.batch(b)
+        loss = torch.nn.functional.cross_entropy(self.logits(x, labels), target)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        with torch.no_grad():
+            for _ in range(2):
+                x, labels, target = self.loader.batch(b)
+                (self.logits(x, labels).argmax(-1) == target).float().mean()
+
+
+def reference_ratio(kernels: str, sampler: str, repeats: int) -> dict:
+    """Steps/s of one model end to end (this package, evaluation on the paper schedule amortised)
+    against `AuthorsStyleLoop`, on all CPU threads."""
+    ref = AuthorsStyleLoop()
+    t_ref = _median_time(ref.step, repeats, 5, lambda: None)
+    ours = measure(torch.device("cpu"), 1, kernels, repeats, sampler=sampler)
+    ratio = t_ref / ours.per_step_s
+    print(f"\none model, {torch.get_num_threads()} CPU threads: authors'-style loop {1 / t_ref:.1f} steps/s; "
+          f"this package ({kernels}, {sampler}) {ours.steps_per_s:.1f} steps/s with evaluation: {ratio:.1f}x")
+    return {"reference_step_s": t_ref, "per_step_s": ours.per_step_s, "ratio": ratio, "kernels": kernels, "sampler": sampler}
 
 
 def data_pipeline(repeats: int) -> dict:

@@ -66,8 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bench", help="training throughput, FLOPs and the reference-loader ratio")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    b.add_argument("--kernels", default="compiled", help="compiled or eager")
-    b.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16, 64], metavar="E", help="models trained together")
+    b.add_argument("--kernels", default=None, help="compiled, eager or graph (default: compiled on the CPU, graph on a GPU)")
+    b.add_argument("--sampler", default=None,
+                   help="generator or counter (default: counter with kernels=graph, else generator)")
+    b.add_argument("--sizes", type=int, nargs="+", default=None, metavar="E",
+                   help="models trained together (default 1 4 16 64 on the CPU, 16 64 256 on a GPU)")
+    b.add_argument("--queue", action="store_true", help="also project the time of the paper-rate queue (runs/gpu/queue/plan.json; always on a GPU)")
+    b.add_argument("--reference", action="store_true", help="also time a per-sample training loop in the authors' style")
     b.add_argument("--json", default=None, metavar="FILE", help="also write the numbers to FILE")
     f = sub.add_parser("figure", help="draw a paper figure from stored runs into figures/ (trains nothing)")
     f.add_argument("name", help="figure or panel name, e.g. fig2, fig7, fig7b")
@@ -90,14 +95,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "bench":
             from .bench import main as bench_main
 
-            if args.kernels not in ("compiled", "eager"):
-                raise ConfigError("kernels", args.kernels, "compiled, eager")
+            if args.kernels not in (None, "compiled", "eager", "graph"):
+                raise ConfigError("kernels", args.kernels, "compiled, eager, graph")
+            if args.sampler not in (None, "generator", "counter"):
+                raise ConfigError("sampler", args.sampler, "generator, counter")
+            if args.kernels == "graph" and args.sampler == "generator":
+                raise ConfigError("sampler", args.sampler, "counter with kernels=graph")
             if args.device not in ("auto", "cpu", "cuda"):
                 raise ConfigError("device", args.device, "cpu, cuda, auto")
-            if any(not 1 <= e <= 256 for e in args.sizes):
+            if args.sizes is not None and any(not 1 <= e <= 256 for e in args.sizes):
                 raise ConfigError("sizes", args.sizes, "integers from 1 to 256")
-            return bench_main(quick=args.quick, device=args.device, kernels=args.kernels, json_path=args.json,
-                              sizes=tuple(args.sizes))
+            return bench_main(quick=args.quick, device=args.device, kernels=args.kernels, sampler=args.sampler,
+                              json_path=args.json, sizes=tuple(args.sizes) if args.sizes else None,
+                              queue=args.queue, reference=args.reference)
         if args.command == "figure":
             from .figures import save
 

@@ -110,14 +110,22 @@ class TrainConfig:
     metrics_every: int = 0
     device: str = "cpu"
     # "compiled": the training step and the evaluation passes go through torch.compile
-    # (fused kernels; CUDA graphs on a GPU); "eager": op by op. The same arithmetic up to
-    # float rounding, so it is part of a run's identity (icmeta.train.kernels).
+    # (fused kernels; CUDA graphs on a GPU); "eager": op by op; "graph": the whole training
+    # step (sampling, forward, loss, backward, update) is one compiled graph (needs
+    # sampler="counter" and SGD; the GPU path). The same arithmetic up to float rounding, so
+    # it is part of a run's identity (icmeta.train.kernels).
     kernels: str = "compiled"
     # The training objective: "query" = cross-entropy on the query's label only (the paper's
     # "Last Label Only"); "all_labels" = also every context label, each predicted at its item
     # from the tokens before it (Fig. 21's "All Labels"), the mean over the N+1 predictions.
     # Accuracy and the reported loss stay the query's either way.
     loss: str = "query"
+    # Where the training batches' random numbers come from: "generator" = one torch.Generator
+    # per model, called on the host (every CPU run of the book); "counter" = each number a hash
+    # of (model seed, step, slot) computed by tensor operations (icmeta.core.counter), which
+    # the one-graph step (kernels="graph") draws inside its graph. Another data stream, so part
+    # of a run's identity.
+    sampler: str = "generator"
 
     @property
     def delta_t(self) -> int:
@@ -198,7 +206,7 @@ def config_hash(configs: list[Config], results_version: int) -> str:
 # Fields added after runs were stored, with the value every earlier run had: hashed only when
 # a config differs from it, so the earlier runs keep their names (and a later change of the
 # field's default still gives new names).
-ADDED_FIELDS = {("train", "loss"): "query"}
+ADDED_FIELDS = {("train", "loss"): "query", ("train", "sampler"): "generator"}
 
 
 def _hashed(c: Config) -> dict[str, Any]:
@@ -235,8 +243,9 @@ _CHOICES = {
     "attn_scale": ("none", "sqrt"),
     "optimizer": ("sgd", "adam"),
     "device": ("cpu", "cuda", "auto"),
-    "kernels": ("compiled", "eager"),
+    "kernels": ("compiled", "eager", "graph"),
     "loss": ("query", "all_labels"),
+    "sampler": ("generator", "counter"),
 }
 
 
@@ -311,6 +320,11 @@ def validate(c: Config) -> Config:
     if tr.loss == "all_labels" and m.mask != "none":
         raise ConfigError("loss", tr.loss, "'query' with a phase mask (the masks shape the query's circuit and "
                           "leave every item attending to itself alone, so its label could only be memorised)")
+    if tr.kernels == "graph" and tr.sampler != "counter":
+        raise ConfigError("sampler", tr.sampler, "'counter' with kernels='graph' (the one-graph step draws its "
+                          "batch inside the graph)")
+    if tr.kernels == "graph" and tr.optimizer != "sgd":
+        raise ConfigError("optimizer", tr.optimizer, "'sgd' with kernels='graph'")
     _check_float("lr", tr.lr, 0.0, 10.0, open_lo=True)
     _check_int("batch_size", tr.batch_size, 1, 1 << 16)
     # one forward pass holds the batch's activations and attention scores: at most 2^28

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.bayes import scc_theory_accuracy
-from ..experiments.load import SweepRuns, load_gpu_check, load_main_rates, load_sweep
+from ..experiments.load import SweepRuns, load_gpu_check, load_main_rates, load_queue_runs, load_sweep
 from ..experiments.sweeps import GPU_CHECKS, SWEEPS, seed_extension
 from ..store.io import StoreError
 from . import readings as R
@@ -522,8 +522,9 @@ CLAIMS: dict[str, Claim] = {c.key: c for c in FIGURE_CLAIMS}
 def rate_runs(sweep: str, root=None, labels: tuple[str, ...] = ()) -> dict[str, SweepRuns]:
     """The stored runs a claim reads, per rate: ``fast`` (the ten seeds of the sweep's
     `seed_extension` where it holds every one of `labels` and is stored, else the sweep's
-    three); ``lr 0.03`` (the sweep's learning-rate check); ``lr 0.01`` (a GPU check on the
-    sweep, or the archived `paper` main run). A rate whose runs are not stored is left out."""
+    three); ``lr 0.03`` (the sweep's learning-rate check); ``lr 0.01`` (the paper-rate queue's runs
+    of `labels` where a GPU has trained them, else a GPU check on the sweep, or for the main
+    result the archived `paper` run). A rate whose runs are not stored is left out."""
     if sweep == "main":
         return load_main_rates(root)
     more = seed_extension(sweep, labels)
@@ -536,11 +537,17 @@ def rate_runs(sweep: str, root=None, labels: tuple[str, ...] = ()) -> dict[str, 
                 pass
         return load_sweep(sweep, "fast", root=root)
 
+    def at_paper():
+        try:  # the paper-rate queue's runs, once a GPU has trained them
+            return load_queue_runs(sweep, labels, root=root)
+        except StoreError:
+            return next((load_gpu_check(n, root=None if root is None else f"{root}/gpu/{n}")
+                         for n, c in GPU_CHECKS.items() if c.base == sweep), None)
+
     out = {}
     for rate, load in (("fast", at_fast),
                        ("lr 0.03", lambda: load_sweep(f"{sweep}_lr", "fast", root=root) if f"{sweep}_lr" in SWEEPS else None),
-                       ("lr 0.01", lambda: next((load_gpu_check(n, root=None if root is None else f"{root}/gpu/{n}")
-                                                 for n, c in GPU_CHECKS.items() if c.base == sweep), None))):
+                       ("lr 0.01", at_paper)):
         try:
             sr = load()
         except StoreError:

@@ -14,7 +14,7 @@ from ..config import SEED_FIELDS, Config, ConfigError, flatten, validate
 from .task import check_shared
 
 # Training fields that one loop shares: members must agree on them.
-SHARED_TRAIN_FIELDS = ("optimizer", "batch_size", "steps", "eval_size", "eval_every", "metrics_every", "device", "kernels", "loss")
+SHARED_TRAIN_FIELDS = ("optimizer", "batch_size", "steps", "eval_size", "eval_every", "metrics_every", "device", "kernels", "loss", "sampler")
 
 
 def member_labels(configs: Sequence[Config]) -> list[str]:

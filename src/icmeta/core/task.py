@@ -14,9 +14,12 @@ Glossary (paper symbols):
 Token layout (0-indexed sequence positions): items at 0, 2, ..., 2N-2, labels at 1, 3, ...,
 2N-1, the query item at 2N. Each token is [content (D dims) | position (P dims)].
 
-Every batch is built with tensor operations on the target device; only the random draws
-are made per model, each model from its own generator, so that a model trained in an
-ensemble sees exactly the data it would see alone.
+Every batch is built with tensor operations on the target device from its random draws, and
+a model trained in an ensemble sees exactly the data it would see alone. The draws come from
+one of two streams (the config's ``sampler``): ``"generator"``, one `torch.Generator` per model
+called on the host (the default, every stored CPU run), or ``"counter"``, each number a hash of
+(model seed, step, slot) computed by tensor operations (`icmeta.core.counter`), which a
+compiled training step draws inside its graph.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from ..config import ConfigError, TaskConfig
+from . import counter
 
 # Uniform permutations drawn per sequence to find one that breaks every (item, label) pair;
 # at N = 4 a try succeeds with probability 3/8 when the labels are distinct (fails 64 times
@@ -149,6 +153,9 @@ class Sampler:
         self.zipf_classes = torch.tensor([c.alpha > 0 for c in cfgs], device=dev)
         self.labels_fixed = c0.labels == "fixed"
         self.offset_positions = c0.positions == "offset"
+        # a member's uniforms past its own K are 1 (what `draws` leaves there)
+        width = torch.arange(4 + self.N + self.Kmax, device=dev)
+        self.u_pad = width[None, None, :] >= 4 + self.N + torch.tensor([c.K for c in cfgs], device=dev)[:, None, None]
 
     # -- random draws: one model, one generator, a fixed order -------------------------
     def draws(self, b: int, generators: list[torch.Generator]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,6 +166,24 @@ class Sampler:
         for e, (c, g) in enumerate(zip(self.cfgs, generators)):
             u[e, :, : 4 + N + c.K] = torch.rand(b, 4 + N + c.K, generator=g, device=self.device, dtype=torch.float64)
             z[e] = torch.randn(b, N + 1, self.D, generator=g, device=self.device)
+        return u, z
+
+    def counter_draws(self, keys: torch.Tensor, step: torch.Tensor | int, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The random numbers of the batch of training step `step`, counter-based: the same
+        layout as `draws`, each number a hash of (the member's key, step, slot)
+        (`icmeta.core.counter`). Pure tensor work: it can run inside a compiled step.
+
+        Args:
+            keys: [E, 2] int64, each member's stream seed (`counter.member_keys`).
+            step: the training step (a python int, or a 0-d int64 tensor in a compiled step).
+            b: sequences per member.
+        """
+        N, D = self.N, self.D
+        h = counter.step_hash(keys, step)
+        u = counter.uniform(counter.bits(h, 0, b, 4 + N + self.Kmax))
+        u = torch.where(self.u_pad, 1.0, u)
+        n = (N + 1) * D
+        z = counter.normal(counter.bits(h, 1, b, n), counter.bits(h, 2, b, n)).reshape(self.E, b, N + 1, D)
         return u, z
 
     def sample(self, b: int, generators: list[torch.Generator]) -> Batch:

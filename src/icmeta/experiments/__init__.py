@@ -1,5 +1,6 @@
-"""The experiments as data: every sweep and GPU check the book draws (`sweeps`), and reading their
-stored runs back (`load`). Running them is the trainer's job (`icmeta.train.runner`).
+"""The experiments as data: every sweep and GPU check the book draws (`sweeps`), the paper-rate
+queue a lent GPU trains (`queue`), and reading their stored runs back (`load`). Running them is
+the trainer's job (`icmeta.train.runner`, `scripts/gpu_queue.py`).
 """
 
 from .load import (
@@ -8,10 +9,11 @@ from .load import (
            load_gpu_check,
            load_lr_check,
            load_main_run,
+           load_queue_runs,
            load_sweep,
            load_variants,
 )
 from .sweeps import GPU_CHECKS, IN_BOOK, SWEEPS, Member, Sweep, sweep
 
-__all__ = ["SweepRuns", "load_archived_paper_run", "load_main_run", "load_variants", "load_gpu_check", "load_lr_check", "load_sweep", "GPU_CHECKS", "IN_BOOK", "SWEEPS", "Member",
+__all__ = ["SweepRuns", "load_archived_paper_run", "load_main_run", "load_variants", "load_gpu_check", "load_lr_check", "load_queue_runs", "load_sweep", "GPU_CHECKS", "IN_BOOK", "SWEEPS", "Member",
            "Sweep", "sweep"]

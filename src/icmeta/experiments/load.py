@@ -15,6 +15,7 @@ from ..config import ConfigError
 from ..presets import PRESET_SEEDS, VARIANT_STEPS, VARIANTS, preset, variant_configs
 from ..store.io import StoreError, default_runs_root
 from ..store.run import Run, find_run, load_run
+from . import queue as Q
 from .sweeps import GPU_CHECKS, SWEEPS, Member, Sweep, sweep
 
 
@@ -94,6 +95,25 @@ def load_sweep(name_or_sweep: str | Sweep, preset_name: str = "fast", seeds: Seq
         raise StoreError(f"{sw.name}: {len(missing)} of {len(members)} runs not stored ({shown}); train them with `make runs` "
                          f"(or python -m icmeta sweep {sw.name} --preset {preset_name}{seeds_opt})")
     return SweepRuns(sw, members, runs)
+
+
+def load_queue_runs(name: str, labels: Sequence[str] = (), seeds: Sequence[int] | None = None,
+                    root: Path | str | None = None) -> SweepRuns:
+    """The paper-rate queue's runs (`icmeta.experiments.queue`) of sweep `name`'s settings `labels`
+    (every point when empty): the `paper` preset as the GPU trains it, from runs/gpu/queue/runs/
+    (or `root`, a run store's root); never trains. Seeds: the main result's ten for
+    ``main_seeds``, else the paper's three. Raises `StoreError` in one line when one is missing."""
+    seeds = tuple(seeds) if seeds is not None else (Q.MAIN_SEEDS if name == Q.MAIN.sweep else Q.PAPER_SEEDS)
+    members = Q.Item(name, tuple(labels), seeds, "").members()
+    store = Q.queue_root(None if root is None else Path(root) / "gpu" / "queue") / "runs"
+    runs = [find_run([m.config], store) for m in members]
+    missing = [m for m, r in zip(members, runs) if r is None]
+    if missing:
+        raise StoreError(f"{name}: {len(missing)} of {len(members)} paper-rate runs not in {store}; the GPU queue trains "
+                         "them (python3 scripts/gpu_queue.py run OUT SECONDS on a GPU, then unpack; runs/gpu/README.md)")
+    sw = SWEEPS[name]
+    return SweepRuns(Sweep(f"{name}_paper", sw.axes, title=f"{sw.title}, at the paper's lr 0.01 (on a GPU)",
+                           presets=("paper",)), members, runs)
 
 
 def load_gpu_check(name: str, seeds: Sequence[int] | None = None, root: Path | str | None = None) -> SweepRuns:
@@ -176,7 +196,8 @@ def member_view(run: Run, label: str, seed: int) -> Run:
 def load_main_rates(root: Path | str | None = None) -> dict[str, SweepRuns]:
     """The main result at every rate it was trained at, one member per seed: ``fast`` (the
     `main_seeds` sweep: ten seeds where they are stored, else the main run's three) and
-    ``lr 0.01`` (the archived `paper` run, 90,000 steps). A rate whose runs are missing is left out."""
+    ``lr 0.01`` (the paper-rate queue's ten seeds to 4x10^5 steps where a GPU has trained them,
+    else the archived `paper` run, 90,000 steps). A rate whose runs are missing is left out."""
     out = {}
     try:
         out["fast"] = load_sweep("main_seeds", "fast", root=root)
@@ -185,6 +206,11 @@ def load_main_rates(root: Path | str | None = None) -> dict[str, SweepRuns]:
             out["fast"] = load_sweep("main_seeds", "fast", seeds=PRESET_SEEDS["fast"], root=root)
         except StoreError:
             pass
+    try:  # the paper-rate queue's main result (4x10^5 steps, ten seeds), once a GPU has trained it
+        out["lr 0.01"] = load_queue_runs("main_seeds", root=root)
+        return out
+    except StoreError:
+        pass
     try:
         paper = load_archived_paper_run(root)
     except StoreError:

@@ -71,7 +71,7 @@ def prepare(fn: Callable, kernels: str, device: torch.device, role: str = "step"
 
 def step_begin(kernels: str, device: torch.device) -> None:
     """Mark the start of a training step for CUDA graphs (a no-op elsewhere)."""
-    if kernels == "compiled" and compile_mode(device) == "reduce-overhead":
+    if kernels != "eager" and compile_mode(device) == "reduce-overhead":
         torch.compiler.cudagraph_mark_step_begin()
 
 
@@ -88,6 +88,51 @@ def _kept(fn: Callable) -> Callable:
 def build_batch(sampler: Sampler, u: torch.Tensor, z: torch.Tensor) -> Batch:
     """`Sampler.build` as a function of the sampler: the batch from its random draws."""
     return sampler.build(u, z)
+
+
+def counter_batch(sampler: Sampler, keys: torch.Tensor, step: torch.Tensor, b: int) -> Batch:
+    """The batch of training step `step` from the counter-based stream (`Sampler.counter_draws`)."""
+    return sampler.build(*sampler.counter_draws(keys, step, b))
+
+
+def graph_step(model: Transformers, sampler: Sampler, keys: torch.Tensor, step: torch.Tensor, lrs: list[torch.Tensor],
+               b: int, all_labels: bool = False, in_place: bool = True) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+    """One whole SGD step of every member as one function (``kernels="graph"``): draw the batch of
+    `step` from the counter-based stream, forward, per-member cross-entropy, gradients
+    (`torch.func.grad`, traced into the same graph), and the update p -= lr g. Returns the [E]
+    losses, and with ``in_place=False`` the new parameters instead of writing them (in
+    `model.parameters()` order; the caller copies them in, `apply_update`).
+
+    On the CPU the update is written inside the graph (faster there). On a GPU the graph
+    returns the new parameters: it mutates none of its inputs, so it replays as one CUDA graph
+    whatever CUDA graphs allow for mutated inputs. The arithmetic is the same either way.
+
+    The cross-entropy is inside the graph, so on a GPU a member's rounding may depend on its
+    group (exactness across groupings is the CPU's promise; on the CPU it holds here too).
+    """
+    batch = counter_batch(sampler, keys, step, b)
+    params = dict(model.named_parameters())
+
+    def loss(p: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        def call(m, bt, **kw):
+            return torch.func.functional_call(m, p, (bt,), kw)
+
+        losses = member_losses(model, batch, forward=call, all_labels=all_labels)
+        return losses.sum(), losses
+
+    grads, losses = torch.func.grad(loss, has_aux=True)(params)
+    steps = torch._foreach_mul([grads[n] for n in params], lrs)
+    if in_place:
+        with torch.no_grad():
+            torch._foreach_sub_(list(params.values()), steps)
+        return losses.detach(), None
+    return losses.detach(), torch._foreach_sub([p.detach() for p in params.values()], steps)
+
+
+@torch.no_grad()
+def apply_update(params: list[torch.Tensor], new: list[torch.Tensor]) -> None:
+    """Copy `graph_step`'s new parameters into the model's (one fused copy)."""
+    torch._foreach_copy_(params, new)
 
 
 def forward(model: Transformers, batch: Batch, query_only: bool = False, return_patterns: bool = False,

@@ -83,7 +83,8 @@ class Snapshots:
         patterns = torch.stack(patterns, 2)  # [E, b, layers, H, S, S]
         self.steps.append(step)
         self.mean.append(patterns.mean(1).float().cpu())
-        self.example.append(patterns[:, 0].float().cpu())
+        # a copy: a view would keep (and save in every resume state) the whole evaluation's patterns
+        self.example.append(patterns[:, 0].float().cpu().clone())
 
     def by_member(self) -> dict[tuple[str, int], dict[str, np.ndarray]]:
         mean, example = torch.stack(self.mean).numpy(), torch.stack(self.example).numpy()

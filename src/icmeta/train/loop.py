@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..analysis import phases
 from ..config import Config
+from ..core import counter
 from ..core.members import member_labels
 from ..core.model import Transformers
 from ..core.task import Sampler, make_world
@@ -36,7 +37,7 @@ from ..store.io import git_state, hardware, write_json, write_metrics, write_pat
 from ..store.run import RESULTS_VERSION, Run, load_run, record_checksums
 from . import checkpoint
 from .evaluate import Evaluation, Evaluator
-from .kernels import build_batch, compile_mode, forward, member_losses, step_begin
+from .kernels import apply_update, build_batch, compile_mode, counter_batch, forward, graph_step, member_losses, step_begin
 from .kernels import prepare as compiled
 from .log import MetricLog, Snapshots
 from .optim import StackedOptimizer, sgd_update_
@@ -56,6 +57,14 @@ PROVENANCE = git_state()
 
 PATTERNS_PER_DECADE = 24  # attention snapshots
 CHECKPOINTS_PER_DECADE = 4  # weights
+
+
+class Stopped(Exception):
+    """Training stopped at its deadline (`Trainer.stop_at`) with its resume state saved."""
+
+    def __init__(self, step: int):
+        super().__init__(f"stopped at step {step} with its resume state saved")
+        self.step = step
 
 
 class Callback:
@@ -106,9 +115,13 @@ class Progress(Callback):
 class Trainer:
     """Train the members `configs` (validated, device resolved) into the run folder `directory`."""
 
-    def __init__(self, configs: list[Config], directory: Path, callbacks: list[Callback] = (), resume_every_s: float = 30.0):
+    def __init__(self, configs: list[Config], directory: Path, callbacks: list[Callback] = (), resume_every_s: float = 30.0,
+                 stop_at: float | None = None, stop_at_step: int | None = None):
         self.configs, self.directory = list(configs), Path(directory)
         self.callbacks, self.resume_every_s = list(callbacks), resume_every_s
+        # a deadline (seconds since the epoch, or a step): save the resume state there and
+        # raise `Stopped` (a lent GPU's window ends; the next one resumes)
+        self.stop_at, self.stop_at_step = stop_at, stop_at_step
         self.labels = member_labels(configs)
         self.members = [(l, c.seed) for l, c in zip(self.labels, configs)]
         c0 = configs[0]
@@ -151,17 +164,38 @@ class Trainer:
         lr = torch.tensor([c.train.lr for c in self.configs], device=self.device)
         self.optimizer = StackedOptimizer(self.model, self.train_cfg.optimizer, lr,
                                           sgd_update=compiled(sgd_update_, kernels, self.device, "update"))
-        self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
-        self.build = partial(compiled(build_batch, kernels, self.device), self.sampler)
+        # the training stream: seed data+1, drawn by a generator per member or by counters
+        all_labels = self.train_cfg.loss == "all_labels"
+        b = self.train_cfg.batch_size
+        if self.train_cfg.sampler == "counter":
+            self.data_gens = []  # nothing to save: the step is the counter
+            self.data_keys = counter.member_keys([s["data"] + 1 for s in self.seeds], self.device)
+            self.step_t = torch.zeros((), dtype=torch.int64, device=self.device)
+            self.build = partial(compiled(counter_batch, kernels, self.device), self.sampler, self.data_keys, self.step_t, b)
+        else:
+            self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
+            build = compiled(build_batch, kernels, self.device)
+            self.build = lambda: build(self.sampler, *self.sampler.draws(b, self.data_gens))
         self.losses = partial(member_losses, self.model, forward=compiled(forward, kernels, self.device),
-                              all_labels=self.train_cfg.loss == "all_labels")
+                              all_labels=all_labels)
+        if kernels == "graph":
+            self.graph_step = partial(compiled(graph_step, kernels, self.device), self.model, self.sampler,
+                                      self.data_keys, self.step_t, self.optimizer.lrs, b, all_labels,
+                                      in_place=self.device.type != "cuda")
         self.forward = partial(compiled(forward, kernels, self.device, "kept"), self.model)
 
     # -- one step ------------------------------------------------------------------------
     def train_step(self) -> torch.Tensor:
         """One update of every member on a fresh batch; returns the [E] losses."""
         step_begin(self.train_cfg.kernels, self.device)
-        batch = self.build(*self.sampler.draws(self.train_cfg.batch_size, self.data_gens))
+        if self.train_cfg.sampler == "counter":
+            self.step_t.fill_(self.step)
+        if self.train_cfg.kernels == "graph":
+            loss, new = self.graph_step()
+            if new is not None:
+                apply_update(list(self.model.parameters()), new)
+            return loss
+        batch = self.build()
         loss = self.losses(batch)
         loss.sum().backward()
         self.optimizer.step()
@@ -262,10 +296,14 @@ class Trainer:
             if self.step in self.ckpt_schedule:
                 checkpoint.save_weights(d, self.step, self.model)
             now = time.perf_counter()
-            if now - last_save > self.resume_every_s:
+            stop = ((self.stop_at is not None and time.time() >= self.stop_at)
+                    or (self.stop_at_step is not None and self.step >= self.stop_at_step)) and self.step < self.steps
+            if stop or now - last_save > self.resume_every_s:
                 segment.update(to_step=self.step, wall_time_s=round(now - t0, 2))
                 checkpoint.save_state(d, self.state())
                 last_save = now
+            if stop:
+                raise Stopped(self.step)
         segment.update(to_step=self.step, wall_time_s=round(time.perf_counter() - t0, 2))
         for cb in self.callbacks:
             cb.on_end(self)

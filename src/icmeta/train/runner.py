@@ -153,13 +153,16 @@ def split_run(group: Run, root: Path) -> list[Path]:
 
 
 def train_group(configs: Sequence[Config], root: str | Path, threads: int | None = None,
-                progress_every_s: float = 5.0, resume_every_s: float = 30.0) -> list[str]:
+                progress_every_s: float = 5.0, resume_every_s: float = 30.0, stop_at: float | None = None,
+                stop_at_step: int | None = None) -> list[str]:
     """Train the members of one group that are not stored yet; return their run folders.
 
     Safe to call from any process on any machine sharing `root`: it holds every member's lock
     while it works, resumes the group's state if an earlier attempt was cut, and splits a
     group that finished before being split. Progress (steps done) is written every
-    `progress_every_s` seconds to ``progress.json`` in the group folder."""
+    `progress_every_s` seconds to ``progress.json`` in the group folder. With `stop_at` (seconds
+    since the epoch) or `stop_at_step`, an unfinished group saves its resume state there and
+    raises `icmeta.train.loop.Stopped`; called again, it resumes."""
     root = Path(root)
     if threads:
         torch.set_num_threads(threads)
@@ -173,7 +176,7 @@ def train_group(configs: Sequence[Config], root: str | Path, threads: int | None
         if missing:
             gdir = full if len(missing) == len(configs) else group_dir(missing, root)
             trainer = Trainer(missing, gdir, callbacks=[_ProgressFile(gdir, progress_every_s)],
-                              resume_every_s=resume_every_s)
+                              resume_every_s=resume_every_s, stop_at=stop_at, stop_at_step=stop_at_step)
             split_run(trainer.run(), root)
             shutil.rmtree(gdir, ignore_errors=True)
         if full.exists() and all(stored(c, root) for c in configs):
