@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Train (or find in the run store) every run the book uses, on all cores.
 
-The book's runs: the main run (the preset, 3 seeds together), the reproduction-notes
-variants (`icmeta.presets.variant_configs`), and every member of the sweeps the chapters draw
+The book's runs: the main run (the preset, 3 seeds together; and again with the GPU path,
+`icmeta.presets.GPU_PATH`), the reproduction-notes variants (`icmeta.presets.variant_configs`), and every member of the sweeps the chapters draw
 (`icmeta.experiments.IN_BOOK`; with --all-sweeps every sweep of `icmeta.experiments.SWEEPS`), and at
 `fast` the ten seeds the claims read (`icmeta.experiments.sweeps.FOR_CLAIMS`), through the
 sweep runner `icmeta.train.runner`. The sweep chapters
@@ -29,9 +29,10 @@ import time
 
 
 def runs(preset_name: str, seeds: list[int], device: str):
-    from icmeta.presets import preset, variant_configs
+    from icmeta.presets import GPU_PATH, preset, variant_configs
 
-    todo = [("main", [preset(preset_name, seed=s, device=device) for s in seeds])]
+    todo = [("main", [preset(preset_name, seed=s, device=device) for s in seeds]),
+            ("main, GPU path", [preset(preset_name, seed=s, device=device, **GPU_PATH) for s in seeds])]
     todo += list(variant_configs(preset_name, seeds, device).items())
     return sorted(todo, key=lambda item: -cost(item[1]))
 

@@ -121,3 +121,21 @@ def test_matching_seeds_and_most_common_plateaus(monkeypatch):
     assert ST.matching_seeds(Runs(), "x", []) == 1
     assert ST.matching_seeds(Runs(), "x", ["FCC"]) == 0
     assert ST.most_common_plateaus(Runs(), "x") == ["NCC", "SCC", "FCC"]
+
+
+def test_level_sequences_compare_each_seed_with_the_reference_run():
+    from pathlib import Path
+
+    from icmeta.analysis.tables import level_differences, level_sequences
+    from icmeta.experiments import load_main_run
+
+    run = load_main_run("fast", [0, 1, 2], root=Path(__file__).resolve().parents[1] / "runs")
+    same = level_sequences({"reference": run, "again": run})
+    assert list(same.seed) == [0, 0, 1, 1, 2, 2]
+    assert list(same["same levels"]) == ["(reference)", "yes"] * 3
+    assert same["plateaus (level from step)"].str.contains("full-pairs from").all()
+    cut = level_sequences({"reference": run, "cut": run.until(3_000)})  # stopped before the last jump
+    assert set(cut[cut.run == "cut"]["same levels"]) == {"no"}
+    assert level_differences({"reference": run, "again": run}) == "none"
+    words = level_differences({"reference": run, "cut": run.until(3_000)})
+    assert "seed 0 pauses at the labels-only and full-pairs levels with the reference only" in words

@@ -254,6 +254,9 @@ def main(quick: bool = False, device: str = "auto", kernels: str | None = None, 
             for E in es:
                 m = measure(dev, E, kern, repeats, peak=peak, sampler=samp)
                 out["settings"].append({**asdict(m), "steps_per_s": m.steps_per_s, "gflops": m.gflops})
+                if dev.type == "cuda":  # the queue's time at what is measured so far
+                    out["queue"] = project_queue({x["E"]: x["per_step_s"] for x in out["settings"] if x["device"] == "cuda"},
+                                                 quiet=True)
                 if json_path:  # after every setting: a bench cut at a time limit keeps what it measured
                     Path(json_path).write_text(json.dumps(out, indent=1, default=str))
                 print(f"  {E:>3} {m.steps_per_s:>8.1f} {E * m.steps_per_s:>13.1f} {m.gflops / scale:>8.2f} "
@@ -286,7 +289,7 @@ def main(quick: bool = False, device: str = "auto", kernels: str | None = None, 
     return 0
 
 
-def project_queue(per_step_s: dict[int, float], plan: Path | None = None, workers: int = 4) -> dict:
+def project_queue(per_step_s: dict[int, float], plan: Path | None = None, workers: int = 4, quiet: bool = False) -> dict:
     """The paper-rate queue's time at the measured seconds per step (with evaluation) of E models
     at the paper's shapes. A group of E members takes its steps x the time per step at E
     (interpolated; below the smallest E measured, that E's time: a small group is bound by
@@ -299,7 +302,8 @@ def project_queue(per_step_s: dict[int, float], plan: Path | None = None, worker
 
     plan = Path(plan) if plan is not None else Q.queue_root() / "plan.json"
     if not per_step_s or not plan.exists():
-        print(f"\nqueue: nothing to project ({'no plan at ' + str(plan) if per_step_s else 'no timings'})")
+        if not quiet:
+            print(f"\nqueue: nothing to project ({'no plan at ' + str(plan) if per_step_s else 'no timings'})")
         return {}
     configs = Q.queue_configs(Q.read_plan(plan))
     sizes = sorted(per_step_s)
@@ -324,9 +328,10 @@ def project_queue(per_step_s: dict[int, float], plan: Path | None = None, worker
         for r in running:
             r[1] -= dt / (r[2] * slow)
         running = [r for r in running if r[1] > 1e-6]
-    print(f"\nqueue ({plan}): {len(configs)} members in {len(groups)} groups, {Q.model_steps(configs) / 1e6:.1f} M "
-          f"model-steps: {serial / 60:.1f} min one group after another, {together / 60:.1f} min with {workers} groups "
-          f"at once, {bound / 60:.1f} min at the best measured rate ({best:,.0f} model-steps/s) throughout")
+    if not quiet:
+        print(f"\nqueue ({plan}): {len(configs)} members in {len(groups)} groups, {Q.model_steps(configs) / 1e6:.1f} M "
+              f"model-steps: {serial / 60:.1f} min one group after another, {together / 60:.1f} min with {workers} groups "
+              f"at once, {bound / 60:.1f} min at the best measured rate ({best:,.0f} model-steps/s) throughout")
     return {"members": len(configs), "groups": len(groups), "model_steps": Q.model_steps(configs),
             "serial_s": serial, "together_s": together, "workers": workers, "bound_s": bound}
 

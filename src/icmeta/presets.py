@@ -28,6 +28,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 PRESET_SEEDS = {"paper": (0, 1, 2), "fast": (0, 1, 2)}
 
+# The GPU path: the whole step one compiled graph, its data from the counter-based stream. The
+# paper-rate queue trains with it on a GPU; the book's main run is also trained with it on the
+# CPU, to show that this stream and step leave the phases as they are (the reproduction notes).
+GPU_PATH: dict[str, Any] = {"kernels": "graph", "sampler": "counter"}
+
 
 def preset(name: str, seed: int = 0, **overrides: Any) -> Config:
     """A named preset as a validated `Config`, optionally with overrides."""

@@ -293,3 +293,41 @@ def variant_overview(runs: dict) -> pd.DataFrame:
         row["final acc"] = f"{s['final acc'].min():.3f}–{s['final acc'].max():.3f}"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def level_sequences(runs: dict) -> pd.DataFrame:
+    """The plateaus of the same seeds trained in different ways (`runs`: name -> `Run`, the first
+    the reference): per seed and run, the levels it pauses at in order with the step each
+    plateau starts (the project's detector, `run_phases`), and whether that order of levels is
+    the reference's ("yes", "no"; "(reference)" on the reference's own rows)."""
+    rows = []
+    for name, r in runs.items():
+        pt = by_level(run_phases(r))
+        for seed, g in pt.groupby("seed"):
+            rows.append({"seed": int(seed), "run": name, "levels": tuple(g.level),
+                         "plateaus (level from step)": " → ".join(f"{lv} from {int(s):,}" for lv, s in zip(g.level, g.start))})
+    df = pd.DataFrame(rows)
+    ref = next(iter(runs))
+    first = df[df.run == ref].set_index("seed").levels
+    df["same levels"] = ["(reference)" if r == ref else "yes" if first.get(s) == lv else "no"
+                         for r, s, lv in zip(df.run, df.seed, df.levels)]
+    return df.sort_values(["seed"], kind="stable").drop(columns="levels").reset_index(drop=True)
+
+
+def level_differences(runs: dict) -> str:
+    """In words, where the runs of `level_sequences` pause at other levels than the first
+    (reference) run: "seed 1 pauses at the context-free level with <run> only", one clause per
+    seed and run that differ, or "none"."""
+    tables = {name: by_level(run_phases(r)) for name, r in runs.items()}
+    ref_name, ref = next(iter(tables.items()))
+    clauses = []
+    for name, t in list(tables.items())[1:]:
+        for seed in sorted(set(ref.seed) | set(t.seed)):
+            a, b = list(ref[ref.seed == seed].level), list(t[t.seed == seed].level)
+            for levels, who in (([lv for lv in b if lv not in a], name), ([lv for lv in a if lv not in b], ref_name)):
+                if levels:
+                    clauses.append(f"seed {seed} pauses at the {' and '.join(levels)} level{'s' * (len(levels) > 1)} "
+                                   f"with the {who} only")
+            if not [lv for lv in b if lv not in a] and not [lv for lv in a if lv not in b] and a != b:
+                clauses.append(f"seed {seed} pauses at the same levels in another order with the {name}")
+    return "; ".join(clauses) or "none"

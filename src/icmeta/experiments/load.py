@@ -152,14 +152,19 @@ def _seed_words(seeds: Sequence[int]) -> str:
     return " ".join(map(str, seeds))
 
 
-def load_main_run(preset_name: str, seeds: Sequence[int], device: str = "cpu", root: Path | str | None = None) -> Run:
-    """The stored main run of a preset (all `seeds` trained together); never trains.
+def load_main_run(preset_name: str, seeds: Sequence[int], device: str = "cpu", root: Path | str | None = None,
+                  overrides: dict | None = None) -> Run:
+    """The stored main run of a preset (all `seeds` trained together, with `overrides`, e.g.
+    `icmeta.presets.GPU_PATH`); never trains.
 
     Raises `StoreError` in one line naming the command that trains it."""
-    run = find_run([preset(preset_name, seed=s, device=device) for s in seeds], root)
+    overrides = dict(overrides or {})
+    run = find_run([preset(preset_name, seed=s, device=device, **overrides) for s in seeds], root)
     if run is None:
-        raise StoreError(f"the {preset_name} main run of seeds {_seed_words(seeds)} is not stored; train it with `make runs` "
-                         f"(or python -m icmeta train --preset {preset_name} --seeds {_seed_words(seeds)})")
+        sets = "".join(f" --set {k}={v}" for k, v in overrides.items())
+        raise StoreError(f"the {preset_name} main run of seeds {_seed_words(seeds)}{sets.replace(' --set', ',')} is not stored; "
+                         f"train it with `make runs` (or python -m icmeta train --preset {preset_name} "
+                         f"--seeds {_seed_words(seeds)}{sets})")
     return run
 
 

@@ -28,12 +28,13 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..config import Config, ConfigError
+from ..presets import GPU_PATH
 from ..store.io import default_runs_root
 from ..store.run import find_run, run_name
 from .sweeps import SWEEPS, Member
 
 # what a member trains with on the GPU (and on the CPU when the queue is tried there)
-GPU_SETTINGS = (("kernels", "graph"), ("sampler", "counter"))
+GPU_SETTINGS = tuple(GPU_PATH.items())
 GROUP_SIZE = 256  # members per group at most (an H200 holds far more of these small models)
 PAPER_SEEDS = (0, 1, 2)  # the paper's three seeds for the sweep settings
 MAIN_SEEDS = tuple(range(10))  # the main result: ten seeds cost about what three do on a GPU
@@ -177,16 +178,16 @@ def plan_table(root: Path | str | None = None):
         ms = item.members()
         done = sum(find_run([m.config], q / "runs") is not None for m in ms)
         rows.append({"sweep": item.sweep, "settings": ", ".join(item.labels) or "all",
-                     "seeds": len(item.seeds), "steps": ms[0].config.train.steps, "models": len(ms),
+                     "seeds": len(item.seeds), "steps": f"{ms[0].config.train.steps:,}", "models": len(ms),
                      "trained": done, "claims": ", ".join(item.claims)})
     return pd.DataFrame(rows)
 
 
 def summary(root: Path | str | None = None) -> dict:
-    """The queue in four numbers: items, models (each counted once), million model-steps, and
-    models trained so far."""
+    """The queue in four numbers: items, models (each counted once), model-steps, and models
+    trained so far."""
     q = queue_root(root)
     configs = queue_configs(read_plan(q / "plan.json"))
     return {"queue_items": len(read_plan(q / "plan.json")), "queue_members": len(configs),
-            "queue_msteps": round(model_steps(configs) / 1e6, 1),
+            "queue_model_steps": model_steps(configs),
             "queue_done": sum(find_run([c], q / "runs") is not None for c in configs)}

@@ -8,6 +8,11 @@ Each function compiles once per shape (seconds, cached on disk by PyTorch across
 The arithmetic is the same as ``kernels="eager"`` up to float rounding (fused kernels sum
 in another order), which is why the choice is a config field and part of a run's name.
 
+``kernels="graph"`` (the GPU path, with the counter-based stream) compiles the whole training
+step as one function, `graph_step`: the batch is drawn inside it, and the gradients come from
+`torch.func.grad` traced into the same graph, so a step is one graph (one CUDA-graph replay on a
+GPU) with nothing done per member on the host.
+
 ``ICMETA_COMPILE_MODE`` overrides the `torch.compile` mode (e.g. ``default`` on a GPU
 where CUDA graphs misbehave); the mode used is recorded with each training segment.
 """
