@@ -255,6 +255,13 @@ def cmd_unpack(args) -> int:
             shutil.copy(src / f, q / f)
     finished = len(list((q / "runs").glob("run-*")))
     left = len(list((q / "pending").glob("group-*"))) if (q / "pending").exists() else 0
+    # the GPU machine gets the working tree without .git: its runs record no commit, so each
+    # window is logged here with the checkout it was sent from (this one, unless it moved since)
+    from icmeta.store.io import git_state
+
+    with open(q / "windows.jsonl", "a") as f:
+        f.write(json.dumps({"unpacked_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **git_state(),
+                            "finished_runs": finished, "pending_groups": left}) + "\n")
     print(f"unpacked into {q}: {finished} finished runs, {left} pending groups")
     return 0
 

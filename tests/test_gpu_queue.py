@@ -3,6 +3,7 @@ claims, and the whole cycle a lent GPU runs, tried on the CPU with tiny steps: a
 short, its states unpacked into the repository, the next window on a fresh machine, and the
 result equal to an uncut run."""
 
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +126,8 @@ def test_a_window_cut_short_resumes_in_the_next_and_ends_as_an_uncut_run(tmp_pat
     out2 = tmp_path / "out-2"
     _queue("run", str(out2), "600", "--queue", str(tmp_path / "cut"), *TINY, work=tmp_path / "w-2")
     _queue("unpack", str(out2), "--queue", str(tmp_path / "cut"), work=tmp_path / "w-2")
+    windows = [json.loads(line) for line in (tmp_path / "cut" / "windows.jsonl").read_text().splitlines()]
+    assert [w["pending_groups"] for w in windows] == [1, 0] and all("commit" in w for w in windows)
     cut = sorted((tmp_path / "cut" / "runs").glob("run-*"))
     assert not list((tmp_path / "cut" / "pending").glob("group-*"))
     assert [d.name for d in cut] == [d.name for d in ref]

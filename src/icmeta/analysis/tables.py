@@ -35,6 +35,8 @@ SYMBOLS = {
     "w_o": "output matrix W_O after attention", "classifier_hidden": "hidden layers of the ReLU classifier",
     "lr": "SGD learning rate", "steps": "training steps", "batch_size": "sequences per step",
     "loss": "cross-entropy on the query's label (query, paper) or on every label (all_labels, Fig. 21)",
+    "kernels": "how a step runs: compiled pieces, op by op (eager), or one graph (graph, the GPU path)",
+    "sampler": "training data's random numbers: a generator per model, or counters (counter, the GPU path)",
 }
 
 
