@@ -93,7 +93,8 @@ def test_table3_lists_every_config_field_with_its_value_meaning_and_source():
     assert t.loc["delta_t (ΔAcc Δt)", "value"] == 10
     assert t.loc["width (P+D)", "value"] == 65 + 63 == c.task.P + c.task.D
     assert t.loc["lr", "meaning"] == "SGD learning rate" and t.loc["eps", "meaning"] == "within-class noise ε"
-    assert t.loc["kernels", "meaning"] == ""  # no symbol for it
+    assert t.loc["eval_every", "meaning"] == ""  # no symbol for it
+    assert "GPU path" in t.loc["sampler", "meaning"] and "GPU path" in t.loc["kernels", "meaning"]
     assert t.loc["K", "source"] == "paper" and t.loc["width (P+D)", "source"] == "paper"
     assert t.loc["labels", "source"] == "official code" and t.loc["steps", "source"] == "official code"
     assert t.loc["kernels", "source"] == "this project" and t.loc["device", "source"] == "this project"
