@@ -3,16 +3,16 @@
 The book measures its claims at `fast` (lr 0.1) and checks them at lr 0.03; where the paper's
 rate was tried it sometimes changed the answer. The queue is the list of runs that settle this
 at the `paper` preset (SGD, lr 0.01, batch 128), first the main result to 4x10^5 steps over ten
-seeds, then every sweep setting whose claims are not robustly decided at the lower rates (a
-verdict other than "holds" at either rate: "does not hold" at lr 0.1 does not refute a claim
-made at lr 0.01). The list is made
-here, on the CPU, from the stored claims (`make_plan`), written to ``runs/gpu/queue/plan.json``
-with the reason of each item, and committed before any of it is trained: what the GPU trains
-is fixed before its results are seen.
+seeds, then every sweep setting with a claim the lower rates do not confirm (a verdict other
+than "holds" at either rate: "does not hold" at lr 0.1 does not refute a claim made at lr 0.01).
+The list is made here, on the CPU, from the stored claims (`make_plan`), written to
+``runs/gpu/queue/plan.json`` with the reason of each item, and committed before any of it is
+trained: what the GPU trains is fixed before its results are seen.
 
 On the GPU every member trains with the one-graph step (``kernels="graph"``) and the
-counter-based stream (``sampler="counter"``), grouped by `icmeta.train.runner.plan_groups`
-(members of one shape in one loop, up to `GROUP_SIZE`), several groups at once.
+counter-based stream (``sampler="counter"``), members of one shape in one loop
+(`icmeta.train.runner.plan_groups`), each group no larger than `GROUP_SIZE` and than what one
+resume state can bring back (`chunks`), several groups at once.
 `scripts/gpu_queue.py` runs the queue until a deadline and packs what comes back: finished runs
 (``runs/gpu/queue/runs/``, read by the claims as the paper-rate column) and the resume states
 of unfinished groups (``runs/gpu/queue/pending/``, kept in the repository until their groups
