@@ -78,11 +78,10 @@ def _configs(args) -> list[Config]:
 
 
 def groups(configs: list[Config], largest: int) -> list[list[Config]]:
-    """The queue's groups in priority order: members of one shape together (`plan_groups`), at
-    most `largest`, and no more than one resume state can bring back (`Q.chunks`)."""
-    from icmeta.train.runner import plan_groups
+    """The queue's groups in priority order (`icmeta.train.runner.queue_groups`)."""
+    from icmeta.train.runner import queue_groups
 
-    return [chunk for g in plan_groups(configs, largest) for chunk in Q.chunks(g, largest)]
+    return queue_groups(configs, largest)
 
 
 def _stored(c: Config, root: Path) -> bool:

@@ -298,7 +298,7 @@ def project_queue(per_step_s: dict[int, float], plan: Path | None = None, worker
     order (`scripts/gpu_queue.py`), each slowed while together they would ask for more
     model-steps/s than the best rate measured; and that best rate alone (a bound)."""
     from .experiments import queue as Q
-    from .train.runner import plan_groups
+    from .train.runner import queue_groups
 
     plan = Path(plan) if plan is not None else Q.queue_root() / "plan.json"
     if not per_step_s or not plan.exists():
@@ -308,7 +308,7 @@ def project_queue(per_step_s: dict[int, float], plan: Path | None = None, worker
     configs = Q.queue_configs(Q.read_plan(plan))
     sizes = sorted(per_step_s)
     base = flops_per_step(preset("paper").task, preset("paper").model, 128)
-    groups = [chunk for g in plan_groups(configs, Q.GROUP_SIZE) for chunk in Q.chunks(g)]
+    groups = queue_groups(configs)
     # per group: members, steps, seconds per step alone
     cost = [max(1.0, flops_per_step(g[0].task, g[0].model, g[0].train.batch_size) / base) for g in groups]
     jobs = [(len(g), g[0].train.steps, float(np.interp(len(g), sizes, [per_step_s[e] for e in sizes])) * k)

@@ -96,6 +96,16 @@ def plan_groups(configs: Sequence[Config], group_size: int) -> list[list[Config]
     return [cs[i:i + group_size] for cs in classes.values() for i in range(0, len(cs), group_size)]
 
 
+def queue_groups(configs: Sequence[Config], largest: int | None = None) -> list[list[Config]]:
+    """The paper-rate queue's groups in priority order (`scripts/gpu_queue.py`, and the bench's
+    projection of it): members of one shape together (`plan_groups`), at most `largest`, and no
+    more than one resume state can bring back (`icmeta.experiments.queue.chunks`)."""
+    from ..experiments import queue as Q
+
+    largest = largest or Q.GROUP_SIZE
+    return [chunk for g in plan_groups(configs, largest) for chunk in Q.chunks(g, largest)]
+
+
 def group_dir(configs: Sequence[Config], root: Path) -> Path:
     return Path(root) / f"group-{config_hash(list(configs), RESULTS_VERSION)}"
 
