@@ -13,7 +13,7 @@ PACKAGE = ROOT / "src" / "icmeta"
 
 # Lowest first: a module may import from its own layer and the layers before it, never after.
 LAYERS = ["config", "presets", "core", "store", "experiments", "analysis", "llm", "train", "plots", "figures", "book",
-          "bench", "cli", "__main__"]
+          "bench", "queue_cli", "cli", "__main__"]
 # Beyond the order: drawing and the book never reach the trainer (they read stored runs).
 FORBIDDEN = {("plots", "train"), ("figures", "train"), ("book", "train"), ("llm", "train")}
 

@@ -2,7 +2,7 @@
 outside the matmuls, the projected time of the fast main result, and the speed-up of the
 vectorised sampler over a per-sample reference loader like the authors' pipeline; with
 ``--reference``, one model against a per-sample training loop in the authors' style; with
-``--queue``, the projected time of the paper-rate queue (``runs/gpu/queue/plan.json``) at the
+``--queue``, the projected time of the paper-rate queue (``runs/queue/plan.json``) at the
 measured rates.
 
 On a GPU the default is the GPU path: the one-graph step (``kernels="graph"``) with the
@@ -295,7 +295,7 @@ def project_queue(per_step_s: dict[int, float], plan: Path | None = None, worker
     (interpolated; below the smallest E measured, that E's time: a small group is bound by
     latency, not FLOPs), scaled up by its FLOPs per model-step where its shapes cost more than the
     paper's. Three numbers: one group after another; `workers` groups at once in the queue's
-    order (`scripts/gpu_queue.py`), each slowed while together they would ask for more
+    order (`icmeta.train.queue_worker`), each slowed while together they would ask for more
     model-steps/s than the best rate measured; and that best rate alone (a bound)."""
     from .experiments import queue as Q
     from .train.runner import queue_groups

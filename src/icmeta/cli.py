@@ -1,4 +1,4 @@
-"""Command line: ``python -m icmeta {train,sweep,bench,figure,llm}``.
+"""Command line: ``python -m icmeta {train,sweep,queue,bench,figure,llm}``.
 
 User errors (bad values, unknown keys) print one line naming the field, the value and what
 is allowed, and exit with status 2 without writing anything; so does a run store problem
@@ -63,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--no-progress", action="store_true")
     w.add_argument("--resume-every", type=float, default=30.0, metavar="SECONDS",
                    help="how often each group's training state is saved for resuming (default 30 s)")
+    from .queue_cli import add_parser as add_queue
+
+    add_queue(sub)
     b = sub.add_parser("bench", help="training throughput, FLOPs and the reference-loader ratio")
     b.add_argument("--quick", action="store_true", help="fewer repetitions")
     b.add_argument("--device", default="auto", help="cpu, cuda or auto")
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="generator or counter (default: counter with kernels=graph, else generator)")
     b.add_argument("--sizes", type=int, nargs="+", default=None, metavar="E",
                    help="models trained together (default 1 4 16 64 on the CPU, 16 64 256 on a GPU)")
-    b.add_argument("--queue", action="store_true", help="also project the time of the paper-rate queue (runs/gpu/queue/plan.json; always on a GPU)")
+    b.add_argument("--queue", action="store_true", help="also project the time of the paper-rate queue (runs/queue/plan.json; always on a GPU)")
     b.add_argument("--reference", action="store_true", help="also time a per-sample training loop in the authors' style")
     b.add_argument("--json", default=None, metavar="FILE", help="also write the numbers to FILE")
     f = sub.add_parser("figure", help="draw a paper figure from stored runs into figures/ (trains nothing)")
@@ -87,11 +90,16 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--out", default=None, help="results folder (default runs/llm/<model>)")
     m.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     try:
         if args.command == "train":
             return _train(args)
         if args.command == "sweep":
             return _sweep(args)
+        if args.command == "queue":
+            from .queue_cli import main as queue_main
+
+            return queue_main(args)
         if args.command == "bench":
             from .bench import main as bench_main
 

@@ -1,6 +1,6 @@
 """The experiments as data: every sweep and GPU check the book draws (`sweeps`), the paper-rate
 queue a lent GPU trains (`queue`), and reading their stored runs back (`load`). Running them is
-the trainer's job (`icmeta.train.runner`, `scripts/gpu_queue.py`).
+the trainer's job (`icmeta.train.runner`, `icmeta.train.queue_worker`).
 """
 
 from .load import (

@@ -100,19 +100,19 @@ def load_sweep(name_or_sweep: str | Sweep, preset_name: str = "fast", seeds: Seq
 def load_queue_runs(name: str, labels: Sequence[str] = (), seeds: Sequence[int] | None = None,
                     root: Path | str | None = None) -> SweepRuns:
     """The paper-rate queue's runs (`icmeta.experiments.queue`) of sweep `name`'s settings `labels`
-    (every point when empty): the `paper` preset as the GPU trains it, from runs/gpu/queue/runs/
-    (or `root`, a run store's root); never trains. Seeds: the main result's ten for
+    (every point when empty): the `paper` preset as the queue trains it (on the CPU or a GPU),
+    from runs/queue/runs/ (or `root`, a run store's root); never trains. Seeds: the main result's ten for
     ``main_seeds``, else the paper's three. Raises `StoreError` in one line when one is missing."""
     seeds = tuple(seeds) if seeds is not None else (Q.MAIN_SEEDS if name == Q.MAIN.sweep else Q.PAPER_SEEDS)
     members = Q.Item(name, tuple(labels), seeds, "").members()
-    store = Q.queue_root(None if root is None else Path(root) / "gpu" / "queue") / "runs"
-    runs = [find_run([m.config], store) for m in members]
+    store = Q.queue_root(None if root is None else Path(root) / "queue") / "runs"
+    runs = [Q.find_member(m.config, store) for m in members]
     missing = [m for m, r in zip(members, runs) if r is None]
     if missing:
-        raise StoreError(f"{name}: {len(missing)} of {len(members)} paper-rate runs not in {store}; the GPU queue trains "
-                         "them (python3 scripts/gpu_queue.py run OUT SECONDS on a GPU, then unpack; runs/gpu/README.md)")
+        raise StoreError(f"{name}: {len(missing)} of {len(members)} paper-rate runs not in {store}; the queue trains "
+                         "them (python -m icmeta queue run --until HH:MM; runs/queue/README.md)")
     sw = SWEEPS[name]
-    return SweepRuns(Sweep(f"{name}_paper", sw.axes, title=f"{sw.title}, at the paper's lr 0.01 (on a GPU)",
+    return SweepRuns(Sweep(f"{name}_paper", sw.axes, title=f"{sw.title}, at the paper's lr 0.01",
                            presets=("paper",)), members, runs)
 
 

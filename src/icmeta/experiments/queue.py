@@ -6,17 +6,18 @@ at the `paper` preset (SGD, lr 0.01, batch 128), first the main result to 4x10^5
 seeds, then every sweep setting with a claim the lower rates do not confirm (a verdict other
 than "holds" at either rate: "does not hold" at lr 0.1 does not refute a claim made at lr 0.01).
 The list is made here, on the CPU, from the stored claims (`make_plan`), written to
-``runs/gpu/queue/plan.json`` with the reason of each item, and committed before any of it is
-trained: what the GPU trains is fixed before its results are seen.
+``runs/queue/plan.json`` with the reason of each item, and committed before any of it is
+trained: what the queue trains is fixed before its results are seen.
 
-On the GPU every member trains with the one-graph step (``kernels="graph"``) and the
-counter-based stream (``sampler="counter"``), members of one shape in one loop
-(`icmeta.train.runner.plan_groups`), each group no larger than `GROUP_SIZE` and than what one
-resume state can bring back (`chunks`), several groups at once.
-`scripts/gpu_queue.py` runs the queue until a deadline and packs what comes back: finished runs
-(``runs/gpu/queue/runs/``, read by the claims as the paper-rate column) and the resume states
-of unfinished groups (``runs/gpu/queue/pending/``, kept in the repository until their groups
-finish, so the next window resumes where the last stopped).
+Every member trains with the one-graph step (``kernels="graph"``) and the counter-based stream
+(``sampler="counter"``), so a CPU and a GPU draw the same batches; members of one shape share
+a loop (`icmeta.train.runner.plan_groups`), each group no larger than `GROUP_SIZE` and than
+what one resume state can bring back (`chunks`). `icmeta.train.queue_worker` runs the queue
+until a deadline on either kind of machine (``python -m icmeta queue run``): finished members
+go to ``runs/queue/runs/`` (read by the claims as the paper-rate column), the resume states of
+unfinished groups to ``runs/queue/pending/`` (kept in the repository until their groups finish,
+so the next working stretch or GPU window resumes where the last stopped). A member's
+``device`` names where it was trained; `find_member` finds it on either.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, set_field
 from ..presets import GPU_PATH
 from ..store.io import default_runs_root
 from ..store.run import find_run, run_name
@@ -42,8 +43,19 @@ CONFIRMED = "holds"  # a claim that holds at every lower rate it was measured at
 
 
 def queue_root(root: Path | str | None = None) -> Path:
-    """``runs/gpu/queue`` (or `root`): plan.json, runs/, pending/."""
-    return Path(root) if root is not None else default_runs_root() / "gpu" / "queue"
+    """``runs/queue`` (or `root`): plan.json, runs/, pending/."""
+    return Path(root) if root is not None else default_runs_root() / "queue"
+
+
+def twin(c: Config) -> Config:
+    """The same member trained on the other device (``device`` names where a run was made)."""
+    return set_field(c, "device", "cuda" if c.train.device == "cpu" else "cpu")
+
+
+def find_member(c: Config, runs: Path | str):
+    """The stored run of queue member `c` in `runs`, trained on its own device or on the other
+    (its own first), or None."""
+    return find_run([c], runs) or find_run([twin(c)], runs)
 
 
 @dataclass(frozen=True)
@@ -168,7 +180,7 @@ def chunks(configs: Sequence[Config], largest: int = GROUP_SIZE, budget: int = S
 
 def plan_table(root: Path | str | None = None):
     """The queue as a table, one row per item: the sweep, its settings, seeds, steps, its models and
-    how many of them the GPU has trained (stored in ``runs/``), and the claims that queued it
+    how many of them are trained (stored in ``runs/``), and the claims that queued it
     (their verdicts at the lower rates are in plan.json's ``why``)."""
     import pandas as pd
 
@@ -176,7 +188,7 @@ def plan_table(root: Path | str | None = None):
     rows = []
     for item in read_plan(q / "plan.json"):
         ms = item.members()
-        done = sum(find_run([m.config], q / "runs") is not None for m in ms)
+        done = sum(find_member(m.config, q / "runs") is not None for m in ms)
         rows.append({"sweep": item.sweep, "settings": ", ".join(item.labels) or "all",
                      "seeds": len(item.seeds), "steps": f"{ms[0].config.train.steps:,}", "models": len(ms),
                      "trained": done, "claims": ", ".join(item.claims)})
@@ -190,4 +202,4 @@ def summary(root: Path | str | None = None) -> dict:
     configs = queue_configs(read_plan(q / "plan.json"))
     return {"queue_items": len(read_plan(q / "plan.json")), "queue_members": len(configs),
             "queue_model_steps": model_steps(configs),
-            "queue_done": sum(find_run([c], q / "runs") is not None for c in configs)}
+            "queue_done": sum(find_member(c, q / "runs") is not None for c in configs)}

@@ -97,7 +97,7 @@ def plan_groups(configs: Sequence[Config], group_size: int) -> list[list[Config]
 
 
 def queue_groups(configs: Sequence[Config], largest: int | None = None) -> list[list[Config]]:
-    """The paper-rate queue's groups in priority order (`scripts/gpu_queue.py`, and the bench's
+    """The paper-rate queue's groups in priority order (`icmeta.train.queue_worker`, and the bench's
     projection of it): members of one shape together (`plan_groups`), at most `largest`, and no
     more than one resume state can bring back (`icmeta.experiments.queue.chunks`)."""
     from ..experiments import queue as Q

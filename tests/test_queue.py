@@ -1,12 +1,15 @@
-"""The paper-rate queue (`icmeta.experiments.queue`, `scripts/gpu_queue.py`): its plan from the
-claims, and the whole cycle a lent GPU runs, tried on the CPU with tiny steps: a window cut
-short, its states unpacked into the repository, the next window on a fresh machine, and the
-result equal to an uncut run."""
+"""The paper-rate queue (`icmeta.experiments.queue`, `icmeta.train.queue_worker`, `python -m icmeta
+queue`): its plan from the claims; a CPU window killed with SIGKILL mid-training and resumed on a
+fresh machine from what the queue folder kept; and the whole round trip a lent GPU runs
+(`scripts/gpu_queue.py`), tried on the CPU with tiny steps. Every cut run ends with the metrics
+of an uncut one."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +23,10 @@ from icmeta.presets import preset
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "gpu_queue.py"
 TINY = ["--set", "steps=120", "--set", "batch_size=16", "--set", "eval_size=64", "--set", "eval_every=10"]
+AS_GPU = ["--group-size", "256"]  # the round trip of a GPU window: its members in one group
+# the CPU test: op by op (no compile time), long enough to be killed mid-training
+SMALL = ["--set", "steps=600", "--set", "batch_size=16", "--set", "eval_size=64", "--set", "eval_every=10",
+         "--set", "kernels=eager"]
 
 
 @dataclass
@@ -106,13 +113,13 @@ def test_a_window_cut_short_resumes_in_the_next_and_ends_as_an_uncut_run(tmp_pat
     for name in ("ref", "cut"):
         Q.write_plan(plan, tmp_path / name / "plan.json")
     # uncut
-    _queue("run", str(tmp_path / "out-ref"), "600", "--queue", str(tmp_path / "ref"), *TINY, work=tmp_path / "w-ref")
+    _queue("run", str(tmp_path / "out-ref"), "600", "--queue", str(tmp_path / "ref"), *TINY, *AS_GPU, work=tmp_path / "w-ref")
     _queue("unpack", str(tmp_path / "out-ref"), "--queue", str(tmp_path / "ref"), work=tmp_path / "w-ref")
     ref = sorted((tmp_path / "ref" / "runs").glob("run-*"))
     assert len(ref) == 2 and not list((tmp_path / "ref" / "pending").glob("*"))
     # window 1 stops every group at step 60; what comes back is at most 8 files, 64 MiB
     out1 = tmp_path / "out-1"
-    log = _queue("run", str(out1), "600", "--queue", str(tmp_path / "cut"), *TINY, "--stop-at-step", "60",
+    log = _queue("run", str(out1), "600", "--queue", str(tmp_path / "cut"), *TINY, *AS_GPU, "--stop-at-step", "60",
                  work=tmp_path / "w-1")
     assert "stopped at step 60" in log
     sent = list(out1.iterdir())
@@ -121,13 +128,13 @@ def test_a_window_cut_short_resumes_in_the_next_and_ends_as_an_uncut_run(tmp_pat
     pending = list((tmp_path / "cut" / "pending").glob("group-*"))
     assert len(pending) == 1 and (pending[0] / "resume.pt").exists()
     assert not list((tmp_path / "cut" / "runs").glob("run-*")) if (tmp_path / "cut" / "runs").exists() else True
-    assert "pending at step 60" in _queue("status", "--queue", str(tmp_path / "cut"), *TINY, work=tmp_path / "w-1")
+    assert "60 / 120 steps  pending" in _queue("status", "--queue", str(tmp_path / "cut"), *TINY, work=tmp_path / "w-1")
     # window 2, on a fresh machine (another work folder): resumes and finishes
     out2 = tmp_path / "out-2"
-    _queue("run", str(out2), "600", "--queue", str(tmp_path / "cut"), *TINY, work=tmp_path / "w-2")
+    _queue("run", str(out2), "600", "--queue", str(tmp_path / "cut"), *TINY, *AS_GPU, work=tmp_path / "w-2")
     _queue("unpack", str(out2), "--queue", str(tmp_path / "cut"), work=tmp_path / "w-2")
     windows = [json.loads(line) for line in (tmp_path / "cut" / "windows.jsonl").read_text().splitlines()]
-    assert [w["pending_groups"] for w in windows] == [1, 0] and all("commit" in w for w in windows)
+    assert [w["pending"] for w in windows] == [1, 0] and all("commit" in w for w in windows)
     cut = sorted((tmp_path / "cut" / "runs").glob("run-*"))
     assert not list((tmp_path / "cut" / "pending").glob("group-*"))
     assert [d.name for d in cut] == [d.name for d in ref]
@@ -142,9 +149,86 @@ def test_claims_read_the_queue_runs_once_stored_and_the_older_gpu_runs_until_the
     from icmeta.experiments import load_queue_runs
     from icmeta.store.io import StoreError
 
-    with pytest.raises(StoreError, match="gpu_queue.py") as e:
+    with pytest.raises(StoreError, match="icmeta queue run") as e:
         load_queue_runs("fig16", ("heads=2",), root=tmp_path)
     assert "\n" not in str(e.value) and "9" not in str(e.value).split(":")[1][:3]
     # nothing of the queue is stored yet: the paper-rate column is the fig16_paper GPU check's
     sr = rate_runs("fig16", root=ROOT / "runs", labels=("heads=2",))["lr 0.01"]
     assert sr.sweep.name == "fig16_paper" and {m.config.train.kernels for m in sr.members} == {"compiled"}
+
+
+def _cli(*args, work, **kw):
+    env = {**os.environ, "ICMETA_QUEUE_WORK": str(work), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "-m", "icmeta", "queue", *args], env=env, capture_output=True, text=True,
+                          timeout=600, **kw)
+
+
+def test_deadlines_read_a_time_of_day_or_a_duration_and_refuse_anything_else():
+    from datetime import datetime
+
+    from icmeta.queue_cli import parse_deadline
+
+    now = datetime(2026, 12, 7, 20, 0, 0).timestamp()
+    assert parse_deadline("22:30", None, now) - now == 2.5 * 3600
+    assert parse_deadline("19:00", None, now) - now == 23 * 3600  # the next 19:00: tomorrow
+    for text, seconds in (("2h30m", 9000), ("90m", 5400), ("560s", 560), ("560", 560), ("1h", 3600)):
+        assert parse_deadline(None, text, now) - now == seconds
+    for until, dur, field in (("24:00", None, "'until'"), ("7pm", None, "'until'"), (None, "soon", "'for'"),
+                              (None, "0s", "'for'"), (None, None, "'until/for'"), ("20:00", "1h", "'until/for'")):
+        with pytest.raises(ConfigError, match=field):
+            parse_deadline(until, dur, now)
+
+
+def test_queue_command_errors_are_one_line(tmp_path):
+    Q.write_plan([Q.Item("fig7a", ("T=1",), (0,), "test")], tmp_path / "q" / "plan.json")
+    for args, want in ((["run", "--for", "1m", "--queue", str(tmp_path / "none")], "'plan'"),
+                       (["run", "--for", "1m", "--queue", str(tmp_path / "q"), "--set", "K=0"], "'K'"),
+                       (["run", "--for", "1m", "--queue", str(tmp_path / "q"), "--workers", "0"], "'workers'"),
+                       (["run", "--until", "9", "--queue", str(tmp_path / "q")], "'until'"),
+                       (["status", "--queue", str(tmp_path / "q"), "--device", "tpu"], "'device'")):
+        p = _cli(*args, work=tmp_path / "w")
+        assert p.returncode == 2 and p.stderr.count("\n") == 1 and want in p.stderr, (args, p.stderr)
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_a_cpu_window_killed_mid_training_resumes_on_a_fresh_machine_and_ends_as_an_uncut_run(tmp_path):
+    plan = [Q.Item("fig7a", ("T=1", "T=2"), (0,), "test")]
+    for name in ("ref", "cut"):
+        Q.write_plan(plan, tmp_path / name / "plan.json")
+    ref = _cli("run", "--for", "600s", "--queue", str(tmp_path / "ref"), *SMALL, work=tmp_path / "w-ref")
+    assert ref.returncode == 0, ref.stdout + ref.stderr
+    assert "git add" in ref.stdout  # it says what to commit
+    ref_runs = sorted((tmp_path / "ref" / "runs").glob("run-*"))
+    assert len(ref_runs) == 2 and not list((tmp_path / "ref" / "pending").glob("group-*"))
+    # a window killed (SIGKILL: parent and workers) as soon as the queue folder holds a state
+    cut = tmp_path / "cut"
+    env = {**os.environ, "ICMETA_QUEUE_WORK": str(tmp_path / "w-1"), "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen([sys.executable, "-m", "icmeta", "queue", "run", "--for", "600s", "--queue", str(cut), *SMALL,
+                          "--resume-every", "0.2", "--sync-every", "0.3"], env=env, start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    while time.time() < deadline and not list(cut.glob("pending/group-*/resume.pt")):
+        time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    assert list(cut.glob("pending/group-*/resume.pt")), "the window was not cut mid-training"
+    status = _cli("status", "--queue", str(cut), *SMALL, work=tmp_path / "w-1").stdout
+    assert "pending" in status and "steps/s" in status
+    # the next stretch on a fresh machine: only the queue folder travels (the work store is gone)
+    again = _cli("run", "--for", "600s", "--queue", str(cut), *SMALL, work=tmp_path / "w-2")
+    assert again.returncode == 0, again.stdout + again.stderr
+    cut_runs = sorted((cut / "runs").glob("run-*"))
+    assert [d.name for d in cut_runs] == [d.name for d in ref_runs]
+    assert not list(cut.glob("pending/group-*"))  # states leave the repository when their runs finish
+    segments = []
+    for a, b in zip(ref_runs, cut_runs):
+        assert not list(b.glob("step_*.pt"))  # weights are not kept
+        pd.testing.assert_frame_equal(pd.read_parquet(a / "metrics.parquet"), pd.read_parquet(b / "metrics.parquet"))
+        info = json.loads((b / "config.json").read_text())
+        assert info["status"] == "complete" and all("device_name" in s and "wall_time_s" in s for s in info["segments"])
+        segments.append(len(info["segments"]))
+    assert max(segments) == 2  # at least one member resumed from the killed window's state
+    windows = [json.loads(line) for line in (cut / "windows.jsonl").read_text().splitlines()]
+    assert windows[-1]["finished"] == 2 and windows[-1]["pending"] == 0
+    assert "2 done" in _cli("status", "--queue", str(cut), *SMALL, work=tmp_path / "w-2").stdout
