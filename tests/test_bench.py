@@ -10,7 +10,7 @@ import torch
 from icmeta import bench
 from icmeta.cli import main as cli_main
 
-PLAN = Path(__file__).resolve().parents[1] / "runs" / "gpu" / "queue" / "plan.json"
+PLAN = Path(__file__).resolve().parents[1] / "runs" / "queue" / "plan.json"
 
 
 @pytest.mark.parametrize("args, field", [

@@ -75,7 +75,7 @@ def test_the_status_registry_covers_the_paper_and_matches_the_chapters():
         assert (it.kind == "measured") == bool(it.claims) and it.kind in {"measured", *STATUSES}, it.name
         assert all(any(k == c or (c.endswith(".") and k.startswith(c)) for k in CLAIMS) for c in it.claims), it.name
     assert set(CLAIMS) == {k for it in PAPER_ITEMS for k in it.claim_keys()}
-    assert {item_status(it, []) for it in PAPER_ITEMS} <= set(STATUSES)  # no results: "not measured"
+    assert {item_status(it, [], "fast") for it in PAPER_ITEMS} <= set(STATUSES)  # no results: "not measured"
 
     def text(stem):
         nb = nbformat.read(ROOT / "book" / f"{stem}.ipynb", as_version=4)
@@ -114,3 +114,16 @@ def test_measured_numbers_are_shown_one_way():
     assert span(pd.Series([0.7, 0.2, 0.5])) == (0.2, 0.7) and book.number_text(span(np.array([1380, 940]))) == "940–1,380"
     assert span(pd.DataFrame({"a": [1.0, 4.0], "b": [0.5, 2.0]})) == (0.5, 4.0)
     assert book.number_text("–") == "–" and book.number_text(None) == "None"
+
+
+def test_a_status_word_cannot_contradict_the_verdicts_it_is_made_from():
+    from icmeta.book.status import rate_status
+
+    assert rate_status(["holds", "holds", "not measured"]) == "holds"
+    assert rate_status(["does not hold", "does not hold"]) == "does not hold"
+    # one claim holding in one seed is not "does not hold"; readings that disagree are undecided
+    assert rate_status(["does not hold", "holds in 1 of 10 seeds"]) == "mixed"
+    assert rate_status(["holds", "does not hold"]) == "mixed"
+    assert rate_status(["holds", "depends on the reading (detector: 3/3, flat: 1/3, shoulder: 0/3)"]) == "undecided"
+    assert rate_status(["not measured (the runs end at 90,000 steps, before the full-pairs level)"]) == "not measured"
+    assert rate_status([]) == "not measured"

@@ -1,7 +1,7 @@
 """The claims (`icmeta.analysis.claims`): each kind of criterion on tiny synthetic runs where it must
 hold and where it must fail, the verdict words, and a rate that lacks a setting."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ class FakeRun:
     config: object
     directory: Path
     until_step: int | None = None
+    info: dict = field(default_factory=lambda: {"status": "complete"})
 
     def ceilings(self):
         return [{"label": "main", "seed": s, **CEIL} for s in self.metrics.seed.unique()]
@@ -205,3 +206,59 @@ def test_a_chapter_table_names_each_claims_figure_and_an_unknown_figure_is_one_l
     t = C.chapter_table("Fig. 5", "Fig. 13", root=Path("/nowhere"))  # no stored runs: every rate not measured
     assert list(t.columns[:2]) == ["figure", "the paper"] and "criterion" not in t.columns
     assert set(t.figure) == {"Fig. 5", "Fig. 13"} and set(t["fast"]) == {"not measured"}
+
+
+def _piecewise(knots):
+    """Accuracy linear in log10(step) between (log10 step, accuracy) knots, flat outside them."""
+    xs, ys = zip(*knots)
+    return np.interp(X, xs, ys)
+
+
+# jumps at the main runs' rate in the jumps (about 1.35 per decade), and between them a steady climb
+# through each intermediate level at their median rate near the levels (about 0.30 per decade)
+JUMP, CLIMB = 1.35, 0.30
+STEADY = _piecewise([(2.3, 0.03), (2.3 + 0.22 / JUMP, 0.25), (2.3 + 0.22 / JUMP + 0.2 / CLIMB, 0.45),
+                     (2.3 + 0.22 / JUMP + 0.2 / CLIMB + 0.27 / JUMP, 0.72),
+                     (2.3 + 0.22 / JUMP + 0.2 / CLIMB + 0.27 / JUMP + 0.14 / CLIMB, 0.86),
+                     (2.3 + 0.22 / JUMP + 0.2 / CLIMB + 0.27 / JUMP + 0.14 / CLIMB + 0.14 / JUMP, 1.0)])
+# the same jumps with truly flat plateaus (half a decade each) at the two levels
+FLAT = _piecewise([(2.3, 0.03), (2.3 + 0.32 / JUMP, 0.35), (2.8 + 0.32 / JUMP, 0.35),
+                   (2.8 + 0.32 / JUMP + 0.43 / JUMP, 0.78), (3.3 + 0.75 / JUMP, 0.78), (3.3 + 0.97 / JUMP, 1.0)])
+NOISE = np.random.default_rng(0).normal(0, 0.015, len(STEPS))  # an evaluation of 1,024 sequences
+
+
+def test_a_pause_is_flat_a_steady_climb_or_one_sigmoid_is_not():
+    from icmeta.analysis import readings as R
+
+    sr = sweep_of({"flat": [np.clip(FLAT + NOISE, 0, 1)], "steady": [np.clip(STEADY + NOISE, 0, 1)],
+                   "sigmoid": [np.clip(SMOOTH + NOISE, 0, 1)]})
+    for strategy in ("ignore", "labels"):
+        assert outcome(C.pause_claim("flat", strategy, True), sr, reading=None), strategy  # positive control
+        assert not outcome(C.pause_claim("steady", strategy, True), sr, reading=None), strategy
+        assert not outcome(C.pause_claim("sigmoid", strategy, True), sr, reading=None), strategy
+        # what the rule replaces: time within the band, which the steady climb passes
+        need = R.MIN_SPAN * (X[-1] - X[0])
+        assert R.dwell(STEPS, STEADY, CEIL[strategy]) >= need
+    # the comparison reads flat time too: the steady climb has none, the plateau some
+    assert outcome(C.dwell_claim("ignore", "steady", "flat"), sr, reading=None)
+    assert not outcome(C.dwell_claim("ignore", "flat", "steady"), sr, reading=None)
+
+
+def test_the_slope_limit_is_a_tenth_of_the_run_s_steepest_rise():
+    from icmeta.analysis import readings as R
+
+    _, _, slope = R.local_slopes(STEPS, STEADY)
+    assert np.nanmax(slope) == pytest.approx(JUMP, rel=0.05)
+    d, limit = R.flat_dwell(STEPS, STEADY, CEIL["ignore"])
+    assert limit == pytest.approx(R.FLAT_FRACTION * np.nanmax(slope)) and d == 0
+    assert R.flat_dwell(STEPS[:2], STEADY[:2], 0.3) == (0.0, pytest.approx(float("nan"), nan_ok=True))
+
+
+def test_a_pause_is_judged_only_on_runs_that_went_past_its_level():
+    ends_on_it = np.where(X < 3.7, PHASED, PHASED[np.searchsorted(X, 3.7)])  # stays on the labels level to the end
+    claim = C.Claim("t.p", "Fig. 0", "a claim", "q", "c", "t", C.pause_claim("a", "labels", True), uses_reading=False,
+                    past="labels")
+    one = C.evaluate(claim, {"fast": sweep_of({"a": [PHASED, ends_on_it]})})[0]
+    assert one.seeds == [0] and "1 more ended before the end of the level: seed 1" == one.note
+    none = C.evaluate(claim, {"fast": sweep_of({"a": [ends_on_it]})})[0]
+    assert none.verdict.startswith("not measured (the runs end at") and "before the end of the level" in none.verdict

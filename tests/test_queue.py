@@ -232,3 +232,17 @@ def test_a_cpu_window_killed_mid_training_resumes_on_a_fresh_machine_and_ends_as
     windows = [json.loads(line) for line in (cut / "windows.jsonl").read_text().splitlines()]
     assert windows[-1]["finished"] == 2 and windows[-1]["pending"] == 0
     assert "2 done" in _cli("status", "--queue", str(cut), *SMALL, work=tmp_path / "w-2").stdout
+
+
+def test_background_returns_at_once_and_the_worker_logs_where_it_says(tmp_path):
+    Q.write_plan([Q.Item("fig7a", ("T=1",), (0,), "test")], tmp_path / "q" / "plan.json")
+    # a window shorter than the time kept for saving states starts no group: the worker only logs and exits
+    p = _cli("run", "--for", "5s", "--queue", str(tmp_path / "q"), *SMALL, "--background", work=tmp_path / "w")
+    assert p.returncode == 0 and "background (pid" in p.stdout, p.stdout + p.stderr
+    log = tmp_path / "w" / "worker.log"
+    assert str(log) in p.stdout
+    deadline = time.time() + 120
+    while time.time() < deadline and "commit what it left" not in (log.read_text() if log.exists() else ""):
+        time.sleep(0.2)
+    text = log.read_text()
+    assert "groups not started before the deadline" in text and "commit what it left" in text

@@ -229,11 +229,14 @@ def test_the_book_draws_exactly_the_sweeps_make_runs_trains():
     import re
 
     from icmeta.experiments import IN_BOOK
+    from icmeta.experiments.sweeps import FOR_CLAIMS
 
     book = Path(__file__).resolve().parents[1] / "book"
     text = "".join(p.read_text() for p in book.glob("*.ipynb"))
     drawn = set(re.findall(r'load_(?:sweep|lr_check)\(\\"(\w+)\\"', text))
-    assert set(IN_BOOK) <= set(SWEEPS) and set(IN_BOOK) == drawn
+    # every sweep of the book is drawn, and a page draws only what `make runs` trains (the ten-seed
+    # sweeps the claims read are trained at `fast` too)
+    assert set(IN_BOOK) <= set(SWEEPS) and set(IN_BOOK) <= drawn <= set(IN_BOOK) | set(FOR_CLAIMS)
 
 
 @pytest.mark.slow

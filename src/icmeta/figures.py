@@ -23,6 +23,7 @@ from .experiments.load import (
     load_gpu_check,
     load_lr_check,
     load_main_run,
+    load_queue_progress,
     load_sweep,
     load_variants,
 )
@@ -101,6 +102,14 @@ def _lr_clock(preset_name, seeds, root) -> dict:
     return {"main": load_main_run(preset_name, seeds, root=root), "gpu": load_archived_paper_run(root)}
 
 
+def _paper_settings(preset_name, seeds, root) -> dict:
+    """The queue's main result as the book shows it, and the same seeds at `fast` (its ten-seed sweep)."""
+    _fast_only("paper_settings", preset_name)
+    progress = load_queue_progress("main_seeds", root=None if root is None else Path(root))
+    return {"progress": progress, "fast": load_sweep("main_seeds", "fast", sorted({m.seed for m in progress.members}),
+                                                     root=root)}
+
+
 def _variants(preset_name, seeds, root) -> dict:
     return {"runs": load_variants(preset_name, seeds, root=root)}
 
@@ -119,6 +128,7 @@ REGISTRY: dict[str, Entry] = {
     "variants_acc": Entry(("variants_acc",), _variants, main_run.variant_grid),
     "variants_metrics": Entry(("variants_metrics",), _variants, main_run.variant_metrics),
     "lr_clock": Entry(("lr_clock",), _lr_clock, main_run.lr_clock),
+    "paper_settings": Entry(("paper_settings",), _paper_settings, main_run.paper_settings),
     "readings": Entry(("readings",), lambda p, s, root: {**_main(p, s, root), "seed": s[0]}, main_run.readings),
     "exercise_maps": Entry(("exercise_maps",), lambda p, s, root: {**_main(p, s, root), "seed": s[0]},
                            main_run.shuffled_plateau_maps),

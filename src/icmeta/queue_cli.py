@@ -5,8 +5,10 @@
     python -m icmeta queue run --until 22:30           # train here until then (or --for 2h30m)
     python -m icmeta queue run --for 560s --device cuda --out "$OUT" --bench   # one GPU window
     python -m icmeta queue unpack FILES_AT             # what a GPU window sent back -> runs/queue/
+    python -m icmeta queue freeze                      # the book shows the queue up to here (shown.json)
 
-`run` on the CPU keeps the queue folder up to date while it trains (finished members and resume
+`freeze` fixes how far the book shows each member (``runs/queue/shown.json``), so that the
+queue's states can be committed after every stretch without changing a page. `run` on the CPU keeps the queue folder up to date while it trains (finished members and resume
 states, every minute and at the end), so what it leaves is what to commit. `--background`
 detaches it (its log goes to runs/queue/work/worker.log).
 """
@@ -26,6 +28,7 @@ from .config import ConfigError, split_assignment
 from .experiments import queue as Q
 
 T0 = time.time()
+BACKGROUND_NICE = 10  # `--background` runs below the work done beside it
 
 
 def queue_dir(arg: str | None) -> Path:
@@ -120,7 +123,7 @@ def cmd_run(args) -> int:
         log = work / "worker.log"
         with open(log, "a") as fh:
             p = subprocess.Popen([sys.executable, "-m", "icmeta", *argv], stdout=fh, stderr=subprocess.STDOUT,
-                                 start_new_session=True, cwd=os.getcwd())
+                                 start_new_session=True, cwd=os.getcwd(), preexec_fn=lambda: os.nice(BACKGROUND_NICE))
         print(f"queue: training in the background (pid {p.pid}) until "
               f"{time.strftime('%H:%M', time.localtime(deadline))}; log {log}; `python -m icmeta queue status` for progress")
         return 0
@@ -168,13 +171,23 @@ def cmd_unpack(args) -> int:
     return 0
 
 
+def cmd_freeze(args) -> int:
+    shown = Q.freeze(queue_dir(args.queue))
+    steps = shown["steps"]
+    print(f"{queue_dir(args.queue) / Q.SHOWN}: the book shows {len(steps)} members "
+          f"({sum(steps.values()) / 1e6:.2f} M model-steps); re-execute the pages that read the queue "
+          "(python scripts/run_notebooks.py) and commit them with it")
+    return 0
+
+
 def add_parser(sub) -> None:
     qp = sub.add_parser("queue", help="the paper-rate queue: plan, status, run (until a deadline), unpack")
     qs = qp.add_subparsers(dest="queue_command", required=True, parser_class=type(qp))
     for name, what in (("plan", "write runs/queue/plan.json from the claims"),
                        ("status", "steps trained per member, the rate, the time left"),
                        ("run", "train the queue until a deadline, resumable"),
-                       ("unpack", "bring a GPU window's files into runs/queue/")):
+                       ("unpack", "bring a GPU window's files into runs/queue/"),
+                       ("freeze", "fix how far the book shows each member (runs/queue/shown.json)")):
         p = qs.add_parser(name, help=what)
         p.add_argument("--queue", default=None, help="the queue folder (default runs/queue)")
         if name in ("status", "run"):
@@ -190,7 +203,7 @@ def add_parser(sub) -> None:
     r.add_argument("--group-size", type=int, default=None, help="members per group (default 1 on the CPU, 256 on a GPU)")
     r.add_argument("--out", default=None, help="on a lent GPU: pack results and states into this folder")
     r.add_argument("--bench", action="store_true", help="on a GPU: run `python -m icmeta bench --device cuda` first")
-    r.add_argument("--background", action="store_true", help="detach; log to runs/queue/work/worker.log")
+    r.add_argument("--background", action="store_true", help="detach (niced); log to runs/queue/work/worker.log")
     r.add_argument("--resume-every", type=float, default=20.0, metavar="SECONDS",
                    help="how often each group saves its resume state (default 20 s)")
     r.add_argument("--sync-every", type=float, default=60.0, metavar="SECONDS",
@@ -200,4 +213,5 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    return {"plan": cmd_plan, "status": cmd_status, "run": cmd_run, "unpack": cmd_unpack}[args.queue_command](args)
+    return {"plan": cmd_plan, "status": cmd_status, "run": cmd_run, "unpack": cmd_unpack,
+            "freeze": cmd_freeze}[args.queue_command](args)

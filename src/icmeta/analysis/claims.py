@@ -125,6 +125,9 @@ class Claim:
     rates: tuple[str, ...] = RATES
     note: str = ""
     needs_full_pairs: bool = False  # judged only on runs that reached the full-pairs level (`FULL_PAIRS`)
+    # judged only on runs that went past this strategy's level (ended above its ceiling + BAND): a
+    # run that ends on a level has not shown whether it pauses there or stays
+    past: str | None = None
 
     @property
     def settings(self) -> tuple[str, ...]:
@@ -182,29 +185,32 @@ def ceiling(strategy: str):
 
 
 def dwell_claim(strategy: str, smaller: str, larger: str) -> Measure:
-    """Accuracy stays near `strategy`'s ceiling for less time (decades of log-step) at setting
-    `smaller` than at `larger`."""
+    """Accuracy pauses near `strategy`'s ceiling (flat, `icmeta.analysis.readings.flat_dwell`) for
+    less log-step at setting `smaller` than at `larger`."""
     @reads(smaller, larger)
     def measure(sr, seed, reading=None):
         d = {}
         for label in (smaller, larger):
             r = _runs(sr, label, seed)
             steps, acc = acc_curve(r, seed)
-            d[label] = R.dwell(steps, acc, ceilings_of(r, seed)[strategy])
-        return f"{d[smaller]:.2f} vs {d[larger]:.2f} decades", d[smaller] < d[larger]
+            d[label] = R.flat_dwell(steps, acc, ceilings_of(r, seed)[strategy])[0]
+        return f"{d[smaller]:.2f} vs {d[larger]:.2f} decades flat", d[smaller] < d[larger]
+    measure.flat_rule = True
     return measure
 
 
 def pause_claim(label: str, strategy: str, pause: bool) -> Measure:
-    """Accuracy stays near `strategy`'s ceiling for at least (`pause`) or less than (not `pause`)
-    `MIN_SPAN` of the run's log-step axis: the flat-band reading's minimum plateau length."""
+    """Accuracy pauses (`pause`), or does not, near `strategy`'s ceiling: it stays within ±BAND of
+    it *and flat* (`icmeta.analysis.readings.flat_dwell`: a local slope at most a tenth of the
+    run's steepest) for at least `MIN_SPAN` of the run's log-step axis."""
     @reads(label)
     def measure(sr, seed, reading=None):
         r = _runs(sr, label, seed)
         steps, acc = acc_curve(r, seed)
-        d = R.dwell(steps, acc, ceilings_of(r, seed)[strategy])
+        d, limit = R.flat_dwell(steps, acc, ceilings_of(r, seed)[strategy])
         need = R.MIN_SPAN * (np.log10(steps[-1]) - np.log10(steps[0]))
-        return f"{d:.2f} decades (pause ≥ {need:.2f})", (d >= need) == pause
+        return f"{d:.2f} decades flat (pause ≥ {need:.2f}; slope ≤ {limit:.2f}/decade)", (d >= need) == pause
+    measure.flat_rule = True
     return measure
 
 
@@ -367,13 +373,13 @@ FIGURE_CLAIMS: list[Claim] = [
           "the levels of the seed's plateaus (named by the nearest ceiling)", "a plateau at the NCC, the SCC and the FCC level", "main",
           plateau_claim(("main",), ("NCC", "SCC", "FCC"), True), needs_full_pairs=True),
     Claim("main.ncc_pause", "Fig. 2", "Accuracy pauses at the context-free level (phase 1)",
-          "decades of log-step within ±0.06 of the context-ignored ceiling",
+          "decades of log-step flat (slope ≤ a tenth of the run's steepest) within ±0.06 of the context-ignored ceiling",
           "at least the flat-band reading's minimum plateau length", "main",
-          pause_claim("main", "ignore", True), uses_reading=False),
+          pause_claim("main", "ignore", True), uses_reading=False, past="ignore"),
     Claim("main.scc_pause", "Fig. 2", "Accuracy pauses at the labels-only level (phase 2)",
-          "decades of log-step within ±0.06 of the labels-only ceiling",
+          "decades of log-step flat (slope ≤ a tenth of the run's steepest) within ±0.06 of the labels-only ceiling",
           "at least the flat-band reading's minimum plateau length", "main",
-          pause_claim("main", "labels", True), uses_reading=False),
+          pause_claim("main", "labels", True), uses_reading=False, past="labels"),
     Claim("table1.ncc", "Table 1", "Phase 1 (NCC): the query attends to itself in layer 1 (Bigram)",
           "layer-1 bigram minus its uniform value, over the NCC plateau", f"at least {ABOVE}", "main",
           metric_claim("main", "bigram", 1, "NCC")),
@@ -397,7 +403,7 @@ FIGURE_CLAIMS: list[Claim] = [
           rla_claim("SCC", gap_max=0.02)),
     Claim("fig6.rla_end", "Fig. 6", "Once FCC forms, random-label accuracy stays well below accuracy (≈ 0.6 against 1.0)",
           "accuracy minus random-label accuracy, at the end", "at least 0.2", "main",
-          rla_claim(None, gap_min=0.2), uses_reading=False),
+          rla_claim(None, gap_min=0.2), uses_reading=False, needs_full_pairs=True),
     # ------------------------------------------------------------------ the SCC theory, pruning
     *[Claim(f"fig5.theory_K{k}", "Fig. 5", f"An SCC-only model matches the theory p + (1 − p)/2 (K = {k})",
             "final accuracy minus the theory", f"within {NEAR}", "fig5", theory_claim(f"K=L={k}"), uses_reading=False) for k in (8, 16, 32)],
@@ -433,7 +439,7 @@ FIGURE_CLAIMS: list[Claim] = [
           "the levels of the seed's plateaus (named by the nearest ceiling) at ε = 1", "no NCC plateau", "fig7c",
           plateau_claim(("eps=1",), ("NCC",), False)),
     Claim("fig7c.eps_shortens_ncc", "Fig. 7c", "Hard pairs (large ε) leave less of phase 1",
-          "decades near the context-ignored ceiling at ε = 1 vs ε = 0.1", "shorter at ε = 1", "fig7c",
+          "decades flat near the context-ignored ceiling at ε = 1 vs ε = 0.1", "shorter at ε = 1", "fig7c",
           dwell_claim("ignore", "eps=1", "eps=0.1"), uses_reading=False),
     Claim("fig7d.alpha1_skips", "Fig. 7d", "Large α skips phase 1 or phase 2",
           "the levels of the seed's plateaus (named by the nearest ceiling) at α = 1", "no NCC or no SCC plateau", "fig7d",
@@ -445,10 +451,10 @@ FIGURE_CLAIMS: list[Claim] = [
           "step at which task 1 and task 3 first reach 0.9 (β = 1)", "task 1 first", "fig7e",
           reach_order_claim(("beta=1", "acc_task1"), ("beta=1", "acc_task3"), 0.9), uses_reading=False),
     Claim("fig15a.B_skips_ncc", "Fig. 15a", "Larger B tends to skip NCC",
-          "decades near the context-ignored ceiling at B = 2 vs B = 1", "shorter at B = 2", "fig15a",
+          "decades flat near the context-ignored ceiling at B = 2 vs B = 1", "shorter at B = 2", "fig15a",
           dwell_claim("ignore", "B=2", "B=1"), uses_reading=False),
     Claim("fig15b.pB_smooths", "Fig. 15b", "Larger p_B gives smoother curves with less distinct phases",
-          "decades near the context-ignored ceiling at p_B = 0.75 vs p_B = 0", "shorter at p_B = 0.75", "fig15b",
+          "decades flat near the context-ignored ceiling at p_B = 0.75 vs p_B = 0", "shorter at p_B = 0.75", "fig15b",
           dwell_claim("ignore", "p_B=0.75", "p_B=0"), uses_reading=False),
     Claim("fig18.jumps_persist", "Fig. 18", "Jumps persist up to T = 18",
           "the levels of the seed's plateaus (named by the nearest ceiling) at T = 6, 12, 18", "an NCC plateau at each T", "fig18",
@@ -480,7 +486,7 @@ FIGURE_CLAIMS: list[Claim] = [
           f"the seed's plateaus with 2 and 4 heads more than {NEAR} below its final level", "none", "fig16",
           one_rise_claim("heads=2", "heads=4")),
     Claim("fig16.heads_shorter_pause", "Fig. 16", "Heads take the pause at the context-free level away",
-          "decades near the context-ignored ceiling, 2 heads vs 1 head", "shorter with 2 heads", "fig16",
+          "decades flat near the context-ignored ceiling, 2 heads vs 1 head", "shorter with 2 heads", "fig16",
           dwell_claim("ignore", "heads=2", "heads=1"), uses_reading=False),
     Claim("fig16.four_heads_split", "Fig. 16", "In a 4-head model two heads do NCC and two FCC",
           "each head's role at the end", "two NCC heads and two FCC heads", "fig16",
@@ -606,10 +612,15 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
         # a claim about the full-pairs phase cannot be judged on a run that stopped before it
         short = [s for s in seeds if claim.needs_full_pairs
                  and any(final_value(sr.run(label, s).metrics) < FULL_PAIRS for label in needed)]
+        short += [s for s in seeds if claim.past and s not in short and any(
+            final_value(sr.run(label, s).metrics) < ceilings_of(sr.run(label, s), s)[claim.past] + R.BAND for label in needed)]
         seeds = [s for s in seeds if s not in short]
         if short and not seeds:
             last = max(sr.run(label, s).last_step for label in needed for s in short)
-            res.verdict = f"not measured (the runs end at {last:,} steps, before the full-pairs level)"
+            training = any(sr.run(label, s).info.get("status") == "pending" for label in needed for s in short)
+            where = "the full-pairs level" if claim.needs_full_pairs else "the end of the level"
+            res.verdict = (f"not measured (runs at step {last:,}, still training, before {where})" if training
+                           else f"not measured (the runs end at {last:,} steps, before {where})")
             out.append(res)
             continue
         try:
@@ -629,11 +640,30 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
         if diverged:
             notes.append(f"{len(diverged)} more diverged: seed{'s' if len(diverged) > 1 else ''} {', '.join(map(str, diverged))}")
         if short:
-            notes.append(f"{len(short)} more ended before the full-pairs level: seed{'s' if len(short) > 1 else ''} "
+            notes.append(f"{len(short)} more ended before {'the full-pairs level' if claim.needs_full_pairs else 'the end of the level'}: "
+                         f"seed{'s' if len(short) > 1 else ''} "
                          f"{', '.join(map(str, short))}")
         res.note = "; ".join(notes)
         out.append(res)
     return out
+
+
+def pause_sensitivity(root=None, rates: tuple[str, ...] = ("fast", "lr 0.03", "lr 0.01")) -> pd.DataFrame:
+    """How each pause claim's verdict (those read by `icmeta.analysis.readings.flat_dwell`) moves
+    when the flat rule's two bounds are halved and doubled, one at a time: one row per claim and
+    rate measured, one column per rule."""
+    keys = [k for k, c in CLAIMS.items() if getattr(c.measure, "flat_rule", False)]
+    f, w = R.FLAT_FRACTION, R.SLOPE_WINDOW
+    rules = {"as stated": (f, w), "slope bound ÷2": (f / 2, w), "slope bound ×2": (f * 2, w),
+             "fit window ÷2": (f, w / 2), "fit window ×2": (f, w * 2)}
+    cols: dict[str, dict] = {}
+    for name, (fraction, window) in rules.items():
+        with R.flat_rule(fraction, window):
+            cols[name] = {(r.claim.key, r.rate): r.verdict for r in evaluate_all(keys, root) if r.rate in rates}
+    rows = [{"claim": k, "rate": rate, **{name: col[(k, rate)] for name, col in cols.items()}}
+            for (k, rate) in cols["as stated"] if not cols["as stated"][(k, rate)].startswith("not measured")
+            or any(not col[(k, rate)].startswith("not measured") for col in cols.values())]
+    return pd.DataFrame(rows)
 
 
 def evaluate_all(keys: list[str] | None = None, root=None) -> list[Result]:

@@ -20,10 +20,21 @@ learning) and name a stretch by the nearest Bayes ceiling of that run's own data
 (`nearest_strategy`). Where a claim can be stated as a quantity instead of a count, it is:
 `dwell` (how long accuracy stays near a level, in decades of log-step) and `first_reach` need
 no reading at all.
+
+A pause is flat (`flat_dwell`): time spent near a level is not enough, since a steady climb in
+log-step slower than about 0.65 accuracy per decade stays within ±`BAND` of any level it
+crosses for `MIN_SPAN` of a run. Near a level, the local slope of accuracy against log10(step)
+(a least-squares line over `SLOPE_WINDOW` decades) must also be at most `FLAT_FRACTION` of the
+same run's steepest local slope (its jumps): a plateau is an order of magnitude flatter than the
+rises around it. Both were fixed before any claim was read with them; a steady climb at the
+main runs' own median rate near the levels (about 0.3 per decade, against about 1.35 in the
+jumps) is not a pause by this rule, and a flat stretch with the runs' evaluation noise is
+(`tests/test_readings.py`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -37,6 +48,9 @@ WINDOW = 9  # evaluations in the running median
 BAND = 0.06  # a flat stretch moves at most this much (max - min of the smoothed accuracy)
 MIN_SPAN = 0.04  # ... over at least this fraction of the run's log-step axis
 SHOULDER_RATIO = 0.5  # the rise inside a shoulder is at most this fraction of the rise around it
+SLOPE_WINDOW = 0.2  # decades of log-step over which a local slope is fitted (flat_dwell)
+FLAT_FRACTION = 0.1  # a pause's local slope is at most this fraction of the run's steepest one
+SLOPE_GRID = 40  # points per decade at which local slopes are fitted
 
 
 @dataclass(frozen=True)
@@ -185,3 +199,58 @@ def first_reach(steps, acc, level: float, window: int = WINDOW) -> int | None:
     steps, acc = _positive(steps, acc)
     hit = np.flatnonzero(smoothed(steps, acc, window) >= level)
     return int(steps[hit[0]]) if len(hit) else None
+
+
+@contextlib.contextmanager
+def flat_rule(fraction: float = FLAT_FRACTION, window: float = SLOPE_WINDOW):
+    """Read pauses with other bounds inside this block (how a verdict moves when they are halved
+    or doubled, `icmeta.analysis.claims.pause_sensitivity`)."""
+    global FLAT_FRACTION, SLOPE_WINDOW
+    before = FLAT_FRACTION, SLOPE_WINDOW
+    FLAT_FRACTION, SLOPE_WINDOW = fraction, window
+    try:
+        yield
+    finally:
+        FLAT_FRACTION, SLOPE_WINDOW = before
+
+
+def local_slopes(steps, acc, window: float | None = None, per_decade: int = SLOPE_GRID):
+    """Least-squares lines of accuracy against log10(step) over `window` decades, centred on a
+    grid of `per_decade` points per decade; only centres whose whole window lies inside the run.
+    Returns (log10 centres, fitted accuracy at each centre, slope per decade), arrays."""
+    window = SLOPE_WINDOW if window is None else window
+    steps, acc = _positive(steps, acc)
+    x = np.log10(steps.astype(float))
+    if len(x) < 3 or x[-1] - x[0] < window:
+        return np.array([]), np.array([]), np.array([])
+    centres = np.arange(x[0] + window / 2, x[-1] - window / 2 + 1e-12, 1 / per_decade)
+    level, slope = [], []
+    for c in centres:
+        sel = np.abs(x - c) <= window / 2
+        if sel.sum() < 3:
+            level.append(np.nan)
+            slope.append(np.nan)
+            continue
+        b, a = np.polyfit(x[sel] - c, acc[sel], 1)
+        level.append(a)
+        slope.append(b)
+    return centres, np.array(level), np.array(slope)
+
+
+def flat_dwell(steps, acc, level: float, band: float = BAND, window: float | None = None,
+               fraction: float | None = None) -> tuple[float, float]:
+    """(decades, limit): the longest stretch of log-step over which accuracy stays within ±`band`
+    of `level` *and* climbs at most `limit` per decade, `fraction` of the run's steepest local
+    slope (`local_slopes`); 0 if there is none. `window` and `fraction` default to `SLOPE_WINDOW`
+    and `FLAT_FRACTION`."""
+    fraction = FLAT_FRACTION if fraction is None else fraction
+    x, a, s = local_slopes(steps, acc, window)
+    if not len(x) or not np.isfinite(s).any():
+        return 0.0, float("nan")
+    limit = fraction * float(np.nanmax(s))
+    ok = (np.abs(a - level) <= band) & (np.abs(s) <= limit)
+    best = run = 0
+    for flag in ok:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return (best - 1) / SLOPE_GRID if best > 1 else 0.0, limit

@@ -17,12 +17,14 @@ from ..analysis.claims import CLAIMS, RATES, Result, evaluate_all
 from ..experiments.load import load_main_run, load_sweep, load_variants, training_time_s
 from ..experiments.sweeps import SWEEPS
 
-# what a figure's status means: computed from its claims (`icmeta.analysis.claims`), or its kind
+# what a figure's status at one rate means: computed from its claims' verdicts there
+# (`icmeta.analysis.claims`), or its kind when there is nothing to measure
 STATUSES = {
-    "reproduced": "every claim of the figure holds, in every seed, under every reading, at every rate measured",
-    "partly": "some claims hold, some do not or depend on the reading (the chapter's claims table says which)",
-    "not reproduced": "no claim of the figure holds at any rate measured",
-    "not measured": "its runs are not stored",
+    "holds": "every claim of the figure holds, in every seed, under every reading",
+    "mixed": "some claims hold (in every seed or in some), some do not",
+    "undecided": "the readings of a plateau disagree on one of its claims",
+    "does not hold": "no claim holds in any seed under any reading",
+    "not measured": "its runs are not stored at this rate, or end before what the claims read",
     "drawn": "a schematic or a definition: nothing to measure",
     "pipeline only": "the code runs here on a stand-in; the real model is not on this project's machines",
 }
@@ -106,33 +108,41 @@ def item(name: str) -> Item:
     raise KeyError(f"{name!r} is not a figure or table of the paper (Fig. 1 … Fig. 23, Table 1 … Table 3)")
 
 
-def item_status(it: Item, results: list[Result]) -> str:
-    """A figure's status (`STATUSES`), computed from its claims' verdicts at every rate measured."""
-    if it.kind != "measured":
-        return it.kind
-    keys = set(it.claim_keys())
-    measured = [r.verdict for r in results if r.claim.key in keys and r.seeds]
+def rate_status(verdicts: list[str]) -> str:
+    """The status word (`STATUSES`) of a figure at one rate, from its claims' verdicts there."""
+    measured = [v for v in verdicts if not v.startswith("not measured")]
     if not measured:
         return "not measured"
     if all(v == "holds" for v in measured):
-        return "reproduced"
+        return "holds"
     if all(v == "does not hold" for v in measured):
-        return "not reproduced"
-    return "partly"
+        return "does not hold"
+    if any(v.startswith("depends on the reading") for v in measured):
+        return "undecided"
+    return "mixed"
+
+
+def item_status(it: Item, results: list[Result], rate: str) -> str:
+    """A figure's status at `rate` (`rate_status`), or its kind when there is nothing to measure."""
+    if it.kind != "measured":
+        return it.kind
+    keys = set(it.claim_keys())
+    return rate_status([r.verdict for r in results if r.claim.key in keys and r.rate == rate])
 
 
 def status_table(results: list[Result] | None = None) -> pd.DataFrame:
-    """One row per figure and table of the paper: what it shows, its chapter, its status computed
-    from its claims (`icmeta.analysis.claims.evaluate_all`, run here if `results` is None), and per
-    rate how many of its claims hold."""
+    """One row per figure and table of the paper: what it shows, its chapter, and per rate its
+    status (`rate_status`) with how many of its measured claims hold in every seed there
+    (`icmeta.analysis.claims.evaluate_all`, run here if `results` is None)."""
     results = evaluate_all() if results is None else results
     rows = []
     for it in PAPER_ITEMS:
-        row = {"paper": it.name, "shows": it.what, "chapter": CHAPTERS[it.chapter], "status": item_status(it, results)}
+        row = {"paper": it.name, "shows": it.what, "chapter": CHAPTERS[it.chapter]}
         keys = set(it.claim_keys())
         for rate in RATES:
+            word = item_status(it, results, rate)
             mine = [r for r in results if r.claim.key in keys and r.rate == rate and r.seeds]
-            row[rate] = f"{sum(r.verdict == 'holds' for r in mine)} of {len(mine)} hold" if mine else "–"
+            row[rate] = f"{word} ({sum(r.verdict == 'holds' for r in mine)} of {len(mine)})" if mine else word
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -1,5 +1,5 @@
 """The experiments as data: every sweep and GPU check the book draws (`sweeps`), the paper-rate
-queue a lent GPU trains (`queue`), and reading their stored runs back (`load`). Running them is
+queue (`queue`, trained on the CPU or a lent GPU), and reading their stored runs back (`load`). Running them is
 the trainer's job (`icmeta.train.runner`, `icmeta.train.queue_worker`).
 """
 
@@ -9,11 +9,12 @@ from .load import (
            load_gpu_check,
            load_lr_check,
            load_main_run,
+           load_queue_progress,
            load_queue_runs,
            load_sweep,
            load_variants,
 )
 from .sweeps import GPU_CHECKS, IN_BOOK, SWEEPS, Member, Sweep, sweep
 
-__all__ = ["SweepRuns", "load_archived_paper_run", "load_main_run", "load_variants", "load_gpu_check", "load_lr_check", "load_queue_runs", "load_sweep", "GPU_CHECKS", "IN_BOOK", "SWEEPS", "Member",
+__all__ = ["SweepRuns", "load_archived_paper_run", "load_main_run", "load_variants", "load_gpu_check", "load_lr_check", "load_queue_progress", "load_queue_runs", "load_sweep", "GPU_CHECKS", "IN_BOOK", "SWEEPS", "Member",
            "Sweep", "sweep"]

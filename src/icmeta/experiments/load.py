@@ -14,7 +14,7 @@ import pandas as pd
 from ..config import ConfigError
 from ..presets import PRESET_SEEDS, VARIANT_STEPS, VARIANTS, preset, variant_configs
 from ..store.io import StoreError, default_runs_root
-from ..store.run import Run, find_run, load_run
+from ..store.run import Run, find_run, load_run, run_name
 from . import queue as Q
 from .sweeps import GPU_CHECKS, SWEEPS, Member, Sweep, sweep
 
@@ -116,6 +116,51 @@ def load_queue_runs(name: str, labels: Sequence[str] = (), seeds: Sequence[int] 
                            presets=("paper",)), members, runs)
 
 
+def load_queue_progress(name: str = "main_seeds", labels: Sequence[str] = (), seeds: Sequence[int] | None = None,
+                        root: Path | str | None = None, overrides: dict | None = None) -> SweepRuns:
+    """What the paper-rate queue has trained so far of sweep `name` (default the main result), as
+    the book shows it: each member up to the step ``runs/queue/shown.json`` fixes for it
+    (`icmeta.experiments.queue.freeze`), read from its finished run or from its group's pending
+    resume state (`icmeta.store.pending`); members not shown are left out. Each run's
+    ``info["status"]`` is "complete" or "pending" and ``until_step`` (or ``last_step``) the step
+    shown (`overrides`: as in `icmeta.experiments.queue.Item.members`). `StoreError` in one line
+    when none is shown."""
+    from ..store.pending import pending_members
+
+    q = Q.queue_root(None if root is None else Path(root) / "queue")
+    seeds = tuple(seeds) if seeds is not None else (Q.MAIN_SEEDS if name == Q.MAIN.sweep else Q.PAPER_SEEDS)
+    frozen = Q.read_shown(q)
+    shown = frozen["steps"]
+    pending = pending_members(q / "pending")
+    members, runs = [], []
+    for m in Q.Item(name, tuple(labels), seeds, "").members(overrides=overrides):
+        for c in (m.config, Q.twin(m.config)):
+            key = run_name([c])
+            step = shown.get(key)
+            if not step:
+                continue
+            run = find_run([c], q / "runs") or pending.get(key)
+            if run is None or run.last_step < step:
+                raise StoreError(f"{q / Q.SHOWN}: shows {key} at step {step:,}, but the queue holds "
+                                 f"{'no state of it' if run is None else f'it only to step {run.last_step:,}'}; "
+                                 "run `python -m icmeta queue freeze` again")
+            members.append(Member(m.label, m.seed, c, m.setting))
+            # the run as it stood when frozen: cut there, and "pending" unless it had finished
+            done = run.info.get("status") == "complete" and step >= run.last_step
+            info = {**run.info, "status": "complete" if done else "pending",
+                    "steps_done": int(frozen["trained"].get(key, step)),
+                    "wall_time_s": float(frozen["wall_time_s"].get(key, run.info.get("wall_time_s", 0.0)))}
+            runs.append(Run(run.directory, run.configs, run.labels, info,
+                            run.metrics[run.metrics.step <= step].reset_index(drop=True), step))
+            break
+    if not members:
+        raise StoreError(f"{name}: no run of the paper-rate queue is shown yet ({q / Q.SHOWN}); train with "
+                         "python -m icmeta queue run --until HH:MM, then python -m icmeta queue freeze")
+    sw = SWEEPS[name]
+    return SweepRuns(Sweep(f"{name}_paper", sw.axes, title=f"{sw.title}, at the paper's lr 0.01 (so far)",
+                           presets=("paper",)), members, runs)
+
+
 def load_gpu_check(name: str, seeds: Sequence[int] | None = None, root: Path | str | None = None) -> SweepRuns:
     """The stored runs of a GPU check (`GPU_CHECKS`), from runs/gpu/<name>/ (or `root`); never
     trains. Raises `StoreError` in one line naming the missing members and the command that
@@ -198,11 +243,18 @@ def member_view(run: Run, label: str, seed: int) -> Run:
                m[(m.member == label) & (m.seed == seed)].reset_index(drop=True), run.until_step)
 
 
+# the queue's main result replaces the archived run as the lr 0.01 column once this many of its seeds
+# have trained at least as far (the archived run has three)
+MIN_QUEUE_SEEDS = 3
+
+
 def load_main_rates(root: Path | str | None = None) -> dict[str, SweepRuns]:
     """The main result at every rate it was trained at, one member per seed: ``fast`` (the
     `main_seeds` sweep: ten seeds where they are stored, else the main run's three) and
-    ``lr 0.01`` (the paper-rate queue's ten seeds to 4x10^5 steps where a GPU has trained them,
-    else the archived `paper` run, 90,000 steps). A rate whose runs are missing is left out."""
+    ``lr 0.01``: the paper-rate queue's main result as the book shows it (`load_queue_progress`),
+    its seeds that have trained at least as far as the archived `paper` run (90,000 steps), once
+    there are `MIN_QUEUE_SEEDS` of them; until then the archived run. A rate whose runs are missing
+    is left out."""
     out = {}
     try:
         out["fast"] = load_sweep("main_seeds", "fast", root=root)
@@ -211,14 +263,19 @@ def load_main_rates(root: Path | str | None = None) -> dict[str, SweepRuns]:
             out["fast"] = load_sweep("main_seeds", "fast", seeds=PRESET_SEEDS["fast"], root=root)
         except StoreError:
             pass
-    try:  # the paper-rate queue's main result (4x10^5 steps, ten seeds), once a GPU has trained it
-        out["lr 0.01"] = load_queue_runs("main_seeds", root=root)
-        return out
-    except StoreError:
-        pass
     try:
         paper = load_archived_paper_run(root)
     except StoreError:
+        paper = None
+    try:
+        progress = load_queue_progress("main_seeds", root=root)
+        far = [(m, r) for m, r in progress.pairs() if paper is None or r.last_step >= paper.last_step]
+        if len(far) >= MIN_QUEUE_SEEDS:
+            out["lr 0.01"] = SweepRuns(progress.sweep, [m for m, _ in far], [r for _, r in far])
+            return out
+    except StoreError:
+        pass
+    if paper is None:
         return out
     members = [Member("main", s, c, ()) for (_, s), c in zip(paper.members, paper.configs)]
     out["lr 0.01"] = SweepRuns(Sweep("main_paper", title="the main result at the paper's lr 0.01 (90,000 steps)",

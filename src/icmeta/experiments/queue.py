@@ -178,6 +178,50 @@ def chunks(configs: Sequence[Config], largest: int = GROUP_SIZE, budget: int = S
     return out
 
 
+# What the book shows of the queue: each member up to a fixed step, written by `freeze` (``python
+# -m icmeta queue freeze``) when the book's pages are executed. A resume state further on holds the
+# same rows up to that step (training is deterministic), so the queue can go on training and its
+# states be committed without changing a page; the pages change when the file does.
+SHOWN = "shown.json"
+
+
+def freeze(root: Path | str | None = None, overrides: dict | None = None) -> dict:
+    """Write ``shown.json``: every member of the plan that has trained (finished, or pending in
+    ``pending/``) with the last step it has evaluated, the steps it had trained and their wall
+    time, and when (`overrides`: as in `Item.members`). Returns what was written."""
+    import time
+
+    from ..store.pending import pending_members
+
+    q = queue_root(root)
+    pending = pending_members(q / "pending")
+    steps: dict[str, int] = {}  # the last evaluated step shown
+    trained: dict[str, int] = {}  # steps trained by then, and the wall time they took (the rate)
+    wall: dict[str, float] = {}
+    for c in queue_configs(read_plan(q / "plan.json"), overrides=overrides):
+        run = find_member(c, q / "runs")
+        if run is None:
+            run = next((pending[run_name([k])] for k in (c, twin(c)) if run_name([k]) in pending), None)
+        if run is None:
+            continue
+        name = run_name(run.configs)
+        steps[name], trained[name] = run.last_step, int(run.info["steps_done"])
+        wall[name] = round(sum(float(x["wall_time_s"]) for x in run.info["segments"]), 2)
+    shown = {"frozen_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "steps": steps, "trained": trained,
+             "wall_time_s": wall}
+    (q / SHOWN).write_text(json.dumps(shown, indent=1) + "\n")
+    return shown
+
+
+def read_shown(root: Path | str | None = None) -> dict:
+    """``shown.json`` (`freeze`); empty maps when there is none."""
+    empty = {"frozen_utc": None, "steps": {}, "trained": {}, "wall_time_s": {}}
+    try:
+        return {**empty, **json.loads((queue_root(root) / SHOWN).read_text())}
+    except (OSError, ValueError):
+        return empty
+
+
 def plan_table(root: Path | str | None = None):
     """The queue as a table, one row per item: the sweep, its settings, seeds, steps, its models and
     how many of them are trained (stored in ``runs/``), and the claims that queued it

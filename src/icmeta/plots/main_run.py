@@ -27,6 +27,7 @@ from .style import (
     LAYER_COLORS,
     METRIC_TITLES,
     PAGE_WIDTH,
+    RATE_COLORS,
     SMALLEST_FONT,
     ceiling_lines,
     draw_map,
@@ -304,4 +305,41 @@ def readings(run, seed: int):
         ax.set_ylabel("accuracy")
         ax.set_title(f"{reading}: {len(found)} plateau{'s' if len(found) != 1 else ''} (seed {seed})", fontsize=9)
     axes[-1].set_xlabel("step")
+    return fig
+
+
+def paper_settings(progress, fast):
+    """The paper-rate queue's main result so far beside the same seeds at `fast`, on the paper's
+    clock: one panel per seed the queue has trained (two columns), the paper's settings in the
+    lr 0.01 colour and `fast` in the lr 0.1 colour (`RATE_COLORS`), each a 5-point running median;
+    a seed still training ends where it has got to (its title says how far)."""
+    pairs = progress.pairs()
+    rows = max(1, -(-len(pairs) // 2))
+    fig, axes = plt.subplots(rows, 2, figsize=(PAGE_WIDTH, 1.7 * rows + 0.6), layout="constrained", sharex=True,
+                             sharey=True, squeeze=False)
+    end = max(m.config.train.steps for m, _ in pairs) if pairs else 400_000
+    for ax, (m, r) in zip(axes.flat, pairs):
+        found = [rf for mf, rf in fast.pairs() if mf.seed == m.seed]
+        for run, color, name in ((found[0] if found else None, RATE_COLORS[0], "fast (lr 0.1, batch 64)"),
+                                 (r, RATE_COLORS[2], "paper (lr 0.01, batch 128)")):
+            if run is None:
+                continue
+            g = run.metrics[(run.metrics.metric == "acc") & (run.metrics.step > 0)].sort_values("step")
+            ax.plot(paper_clock(g.step, run.config.train.lr), g.value.rolling(5, center=True, min_periods=1).median(),
+                    color=color, lw=1, label=name)
+        state = "done" if r.info.get("status") == "complete" else "so far"
+        ax.set_title(f"seed {m.seed}: {r.last_step:,} of {m.config.train.steps:,} steps ({state})",
+                     fontsize=SMALLEST_FONT + 1)
+        ax.set_xscale("log")
+        ax.set_xlim(100, end)
+        ax.set_ylim(0, 1.02)
+        ax.tick_params(labelsize=SMALLEST_FONT + 1)
+    for ax in axes.flat[len(pairs):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel(CLOCK_LABEL, fontsize=SMALLEST_FONT + 1)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("accuracy", fontsize=SMALLEST_FONT + 1)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside upper center", ncol=2, fontsize=SMALLEST_FONT + 1, frameon=False)
     return fig

@@ -364,21 +364,14 @@ class MemberStatus:
 def member_status(queue: Path, device: str = "cpu", overrides: dict | None = None) -> list[MemberStatus]:
     """Every member of the plan with the steps it has trained (from its finished run or its
     group's pending resume state), the wall time of its segments and where they ran."""
-    import torch
+    from ..store.pending import pending_members
 
     queue = Path(queue)
     items = Q.read_plan(queue / "plan.json")
-    states: dict[str, dict] = {}  # member run name -> (step, segments) from pending states
-    for d in sorted((queue / "pending").glob("group-*")) if (queue / "pending").exists() else ():
-        try:
-            st = torch.load(d / "resume.pt", map_location="cpu", weights_only=True)
-            members = json.loads((d / "config.json").read_text())["members"]
-        except (OSError, RuntimeError, ValueError, KeyError, EOFError):
-            continue
-        for m in members:
-            c = Config.from_dict(m["config"])
-            for k in (c, Q.twin(c)):
-                states[member_dir(k, Path(".")).name] = {"step": int(st["step"]), "segments": st["segments"]}
+    states: dict[str, dict] = {}  # member run name (on either device) -> its pending state's step and segments
+    for name, r in pending_members(queue / "pending").items():
+        states[name] = states[member_dir(Q.twin(r.config), Path(".")).name] = {
+            "step": int(r.info["steps_done"]), "segments": r.info["segments"]}
     out, seen = [], set()
     for item in items:
         for m in item.members(device, overrides):
@@ -413,6 +406,12 @@ def status_lines(rows: Sequence[MemberStatus], workers: int) -> list[str]:
         if r.sweep in started:
             lines.append(f"  {r.sweep:<11} {r.label:<8} seed {r.seed}: {r.done:>9,} / {r.steps:,} steps  {r.state:<11}"
                          + (f" {r.rate:6.1f} steps/s on {r.hardware}" if r.rate else ""))
+    for sweep in sorted(started):
+        mine = [r for r in rows if r.sweep == sweep]
+        rest = sum(r.steps - r.done for r in mine)
+        if rate and rest:
+            lines.append(f"{sweep}: {rest / 1e6:.2f} M model-steps left, {rest / (rate * workers) / 3600:.1f} h at "
+                         f"{workers} at once")
     if rate:
         left = (total - trained) / (rate * workers)
         lines.append(f"median rate {rate:.1f} steps/s per member; at {workers} at once, {left / 3600:.1f} h of "
