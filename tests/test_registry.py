@@ -170,12 +170,26 @@ def _nothing(s):
     return {}
 
 
+def _paper_settings(s):
+    """The queue's main result (the archived stand-in, at the paper's rate) beside the main run, one
+    member per seed each, as `load_queue_progress` and `load_sweep` give them."""
+    from icmeta.experiments.load import SweepRuns, member_view
+    from icmeta.experiments.sweeps import Member
+
+    def per_seed(run, name):
+        return SweepRuns(Sweep(name), [Member("main", seed, c, ()) for (_, seed), c in zip(run.members, run.configs)],
+                         [member_view(run, label, seed) for label, seed in run.members])
+
+    return {"progress": per_seed(s.archived, "main_seeds_paper"), "fast": per_seed(s.main, "main_seeds")}
+
+
 RECIPES = {
     "fig1": lambda s: {"config": preset("fast", seed=SEEDS[0]), "example": None},
     "fig2": _main, "fig3": _main, "fig4": _main, "main_result": _main, "fig6": _main,
     "variants_acc": lambda s: {"runs": s.variants},
     "variants_metrics": lambda s: {"runs": s.variants},
     "lr_clock": lambda s: {"main": s.main, "gpu": s.archived},
+    "paper_settings": _paper_settings,
     "exercise_maps": lambda s: {"run": s.main, "seed": s.seed_with_a_plateau},
     "readings": lambda s: {"run": s.main, "seed": s.seed_with_a_plateau},
     "fig5": _sr("fig5"), "fig13": _sr("fig13"),
