@@ -113,15 +113,16 @@ def summary(table: pd.DataFrame) -> dict:
 def progress_summary(progress, root=None) -> dict:
     """The queue's main result as the page shows it, in words and numbers for the prose: when it
     was frozen, seeds shown and finished, the steps of those still training, the measured rate
-    per seed (the median over seeds of steps per second of training) and what the claims' lr 0.01
-    column reads now."""
+    per seed (steps trained over their wall time, pooled over the seeds) and what the claims'
+    lr 0.01 column reads now."""
     from ..experiments import queue as Q
     from ..experiments.load import MIN_QUEUE_SEEDS, load_archived_paper_run, load_main_rates
 
     runs = [r for _, r in progress.pairs()]
     pending = [r.last_step for r in runs if r.info.get("status") != "complete"]
-    rates = sorted(r.info["steps_done"] / r.info["wall_time_s"] for r in runs if r.info.get("wall_time_s"))
-    rate = rates[len(rates) // 2] if rates else float("nan")
+    timed = [r for r in runs if r.info.get("wall_time_s")]
+    wall = sum(r.info["wall_time_s"] for r in timed)
+    rate = sum(r.info["steps_done"] for r in timed) / wall if wall else float("nan")  # pooled over the seeds
     steps = runs[0].config.train.steps if runs else 0
     column = load_main_rates(root).get("lr 0.01")
     reads = column is not None and column.sweep.name == progress.sweep.name
@@ -129,6 +130,6 @@ def progress_summary(progress, root=None) -> dict:
     return {"queue_frozen": frozen[:10], "queue_shown": len(runs),
             "queue_done": sum(r.info.get("status") == "complete" for r in runs),
             "queue_pending_steps": (min(pending), max(pending)) if pending else "none",
-            "queue_rate": f"{rate:.0f}", "queue_hours_per_seed": f"{steps / rate / 3600:.1f}" if rates else "–",
+            "queue_rate": f"{rate:.0f}", "queue_hours_per_seed": f"{steps / rate / 3600:.1f}" if wall else "–",
             "queue_min_seeds": MIN_QUEUE_SEEDS, "queue_archived_steps": load_archived_paper_run(root).last_step,
             "queue_column": "reads these runs" if reads else "still reads the archived run"}
