@@ -262,3 +262,44 @@ def test_a_pause_is_judged_only_on_runs_that_went_past_its_level():
     assert one.seeds == [0] and "1 more ended before the end of the level: seed 1" == one.note
     none = C.evaluate(claim, {"fast": sweep_of({"a": [ends_on_it]})})[0]
     assert none.verdict.startswith("not measured (the runs end at") and "before the end of the level" in none.verdict
+
+
+def test_any_plateau_passes_a_skip_and_fails_a_run_with_both_phases():
+    sr = sweep_of({"phased": [PHASED], "smooth": [SMOOTH]})
+    assert outcome(C.any_plateau_claim(("smooth",), ("NCC", "SCC"), every=False), sr)  # skips them
+    assert not outcome(C.any_plateau_claim(("phased",), ("NCC", "SCC"), every=False), sr)  # has both
+    assert outcome(C.any_plateau_claim(("phased",), ("NCC", "SCC")), sr)
+    assert not outcome(C.any_plateau_claim(("smooth",), ("NCC", "SCC")), sr)
+
+
+def test_the_rla_gap_over_a_plateau_and_at_the_end():
+    # RLA follows accuracy up to the labels-only level and stays there (the pairing is what it lacks)
+    rla_like = np.minimum(PHASED, 0.78)
+    rla_flat = np.full(len(STEPS), 0.05)  # no context use at all: a large gap everywhere
+    sr = sweep_of({"main": [PHASED, PHASED]}, extra={"main": {("rla", None): rla_like}})
+    sr.runs[1] = fake("main", 1, PHASED, {("rla", None): rla_flat})
+    assert outcome(C.rla_claim("SCC", gap_max=0.02), sr, seed=0)
+    assert not outcome(C.rla_claim("SCC", gap_max=0.02), sr, seed=1)
+    assert outcome(C.rla_claim(None, gap_min=0.2), sr, seed=0, reading=None)  # 1.0 against 0.78
+    assert not outcome(C.rla_claim(None, gap_min=0.2), sr_no_gap(), seed=0, reading=None)
+    with pytest.raises(C.NotMeasured):
+        C.rla_claim(None, gap_min=0.2)(sweep_of({"main": [PHASED]}), 0, None)
+
+
+def sr_no_gap():
+    return sweep_of({"main": [PHASED]}, extra={"main": {("rla", None): PHASED}})
+
+
+def test_the_scc_theory_and_the_mean_over_label_positions():
+    from icmeta.core.bayes import scc_theory_accuracy
+
+    theory = scc_theory_accuracy(64, 4)  # the fake runs' K and N
+    at_theory = 0.03 + (theory - 0.03) * rise(2.5)
+    sr = sweep_of({"scc": [at_theory], "full": [SMOOTH]})
+    assert outcome(C.theory_claim("scc"), sr, reading=None)
+    assert not outcome(C.theory_claim("full"), sr, reading=None)
+    labels = {("acc_label1", None): 0.7 * PHASED, ("acc_label2", None): 0.9 * PHASED, ("acc_label3", None): PHASED}
+    sr = sweep_of({"a": [PHASED]}, extra={"a": labels})
+    assert outcome(C.label_mean_claim("a", 0.8, 0.95), sr, reading=None)  # mean 0.867
+    assert not outcome(C.label_mean_claim("a", 0.9, 1.0), sr, reading=None)
+    assert not outcome(C.label_mean_claim("a", 0.8, 0.95), sweep_of({"a": [PHASED]}), reading=None)  # nothing recorded
