@@ -303,3 +303,44 @@ def test_the_scc_theory_and_the_mean_over_label_positions():
     assert outcome(C.label_mean_claim("a", 0.8, 0.95), sr, reading=None)  # mean 0.867
     assert not outcome(C.label_mean_claim("a", 0.9, 1.0), sr, reading=None)
     assert not outcome(C.label_mean_claim("a", 0.8, 0.95), sweep_of({"a": [PHASED]}), reading=None)  # nothing recorded
+
+
+def _heads_run(name, per_head: dict, steps=(100, 200, 300, 400, 500, 600, 700, 800)):
+    """A 2-head model whose circuit metrics are given per head as {(metric, layer): value or list
+    over `steps`}; every other metric at its uniform value. Returns a one-setting sweep."""
+    from icmeta.analysis.heads import METRICS, uniform_value
+    from icmeta.store.run import Run
+
+    cfg = preset("fast", heads=2)
+    rows = [("main", 0, s, "acc", None, None, 0.5) for s in steps]
+    for h in (1, 2):
+        for metric in METRICS:
+            for layer in (1, 2):
+                v = per_head.get(h, {}).get((metric, layer), uniform_value(metric, cfg.task.N))
+                vs = v if isinstance(v, list) else [v] * len(steps)
+                rows += [("main", 0, s, metric, layer, h, float(x)) for s, x in zip(steps, vs)]
+    m = pd.DataFrame(rows, columns=["member", "seed", "step", "metric", "layer", "head", "value"])
+    run = Run(Path(f"/nowhere/{name}"), [cfg], ["main"], {"status": "complete"}, m)
+    return SweepRuns(Sweep("t"), [Member(name, 0, cfg, ())], [run])
+
+
+NCC_HEAD = {("bigram", 1): 0.95, ("bigram", 2): 0.95}
+FCC_HEAD = {("chunk_example", 1): 0.9, ("label_attention", 2): 0.9}
+
+
+def test_head_roles_need_the_heads_the_paper_names():
+    split = _heads_run("split", {1: NCC_HEAD, 2: FCC_HEAD})
+    both_ncc = _heads_run("both", {1: NCC_HEAD, 2: NCC_HEAD})
+    assert outcome(C.roles_claim("split", {"NCC": 1, "FCC": 1}), split, reading=None)
+    assert not outcome(C.roles_claim("both", {"NCC": 1, "FCC": 1}), both_ncc, reading=None)
+
+
+def test_the_transient_needs_layer_1_label_attention_at_the_layer_2_bigram_peak():
+    from icmeta.analysis.heads import uniform_value
+
+    u = uniform_value("label_attention", 4)
+    bigram = [0.2, 0.3, 0.9, 0.4, 0.2, 0.2, 0.2, 0.2]  # layer-2 bigram peaks at step 300
+    with_scc = {**FCC_HEAD, ("bigram", 2): bigram, ("label_attention", 1): [u, u, u + 0.3, u, u, u, u, u]}
+    without = {**FCC_HEAD, ("bigram", 2): bigram, ("label_attention", 1): u}
+    assert outcome(C.transient_claim("a"), _heads_run("a", {1: NCC_HEAD, 2: with_scc}), reading=None)
+    assert not outcome(C.transient_claim("a"), _heads_run("a", {1: NCC_HEAD, 2: without}), reading=None)
