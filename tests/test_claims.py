@@ -344,3 +344,12 @@ def test_the_transient_needs_layer_1_label_attention_at_the_layer_2_bigram_peak(
     without = {**FCC_HEAD, ("bigram", 2): bigram, ("label_attention", 1): u}
     assert outcome(C.transient_claim("a"), _heads_run("a", {1: NCC_HEAD, 2: with_scc}), reading=None)
     assert not outcome(C.transient_claim("a"), _heads_run("a", {1: NCC_HEAD, 2: without}), reading=None)
+
+
+def test_skipping_a_phase_needs_reaching_the_next_level():
+    stalls = 0.03 + 0.45 * rise(2.6)  # no SCC plateau, but it ends at 0.48, far below the full pairs
+    direct = 0.03 + 0.32 * rise(2.6) + 0.65 * rise(3.4)  # NCC, then straight to the full pairs
+    sr = sweep_of({"stalls": [stalls], "direct": [direct]})
+    assert outcome(C.plateau_claim(("direct",), ("SCC",), False, then="pairs"), sr)
+    assert not outcome(C.plateau_claim(("stalls",), ("SCC",), False, then="pairs"), sr)
+    assert outcome(C.plateau_claim(("stalls",), ("SCC",), False), sr)  # what "no SCC plateau" alone passed
