@@ -5,7 +5,7 @@ A missing run is refused in one line that names the command which trains it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -150,8 +150,7 @@ def load_queue_progress(name: str = "main_seeds", labels: Sequence[str] = (), se
             info = {**run.info, "status": "complete" if done else "pending",
                     "steps_done": int(frozen["trained"].get(key, step)),
                     "wall_time_s": float(frozen["wall_time_s"].get(key, run.info.get("wall_time_s", 0.0)))}
-            runs.append(Run(run.directory, run.configs, run.labels, info,
-                            run.metrics[run.metrics.step <= step].reset_index(drop=True), step))
+            runs.append(replace(run.until(step), info=info))
             break
     if not members:
         raise StoreError(f"{name}: no run of the paper-rate queue is shown yet ({q / Q.SHOWN}); train with "

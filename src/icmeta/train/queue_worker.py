@@ -58,10 +58,6 @@ def default_group_size(device: str) -> int:
     return Q.GROUP_SIZE if device == "cuda" else 1
 
 
-def groups(cs: Sequence[Config], group_size: int) -> list[list[Config]]:
-    return queue_groups(cs, group_size)
-
-
 def done(c: Config, runs: Path) -> bool:
     """`c` is stored complete in `runs`, trained on its device or on the other."""
     return stored(c, runs) or stored(Q.twin(c), runs)
@@ -78,6 +74,16 @@ def _resume_step(path: Path) -> int:
         return -1
 
 
+def _copy_state(src: Path, dst: Path) -> None:
+    """An unfinished group's `STATE_FILES` from `src` into `dst`, each written whole, then renamed."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in STATE_FILES:
+        if (src / name).exists():
+            tmp = dst / f".{name}.tmp"
+            shutil.copy2(src / name, tmp)
+            os.replace(tmp, dst / name)
+
+
 def seed_work(queue: Path, store: Path) -> None:
     """Copy into the work store the finished members it lacks and every pending state that is
     further on than its own (a fresh machine takes the committed states; the machine that made
@@ -89,10 +95,7 @@ def seed_work(queue: Path, store: Path) -> None:
     for src in sorted((queue / "pending").glob("group-*")):
         dst = store / src.name
         if _resume_step(src / "resume.pt") > _resume_step(dst / "resume.pt"):
-            dst.mkdir(parents=True, exist_ok=True)
-            for name in STATE_FILES:
-                if (src / name).exists():
-                    shutil.copy2(src / name, dst / name)
+            _copy_state(src, dst)
             (dst / "resume.prev.pt").unlink(missing_ok=True)
 
 
@@ -111,7 +114,7 @@ def sync(store: Path, queue: Path, cs: Sequence[Config], group_size: int) -> dic
             os.replace(tmp, dst)
     pending = queue / "pending"
     keep = set()
-    for g in groups(cs, group_size):
+    for g in queue_groups(cs, group_size):
         if all(done(c, queue / "runs") for c in g):
             continue
         src = group_dir(g, store)
@@ -120,12 +123,7 @@ def sync(store: Path, queue: Path, cs: Sequence[Config], group_size: int) -> dic
         dst = pending / src.name
         keep.add(dst.name)
         if _resume_step(src / "resume.pt") > _resume_step(dst / "resume.pt"):
-            dst.mkdir(parents=True, exist_ok=True)
-            for name in STATE_FILES:
-                if (src / name).exists():
-                    tmp = dst / f".{name}.tmp"
-                    shutil.copy2(src / name, tmp)
-                    os.replace(tmp, dst / name)
+            _copy_state(src, dst)
     for d in pending.glob("group-*") if pending.exists() else ():
         if d.name not in keep and _finished_group(d, queue / "runs"):
             shutil.rmtree(d)
@@ -207,7 +205,7 @@ def run_window(w: Window) -> dict:
     # a member the other kind of worker finished is not trained again
     todo_cs = [c for c in cs if not done(c, w.queue / "runs")]
     seed_work(w.queue, w.store)
-    todo = [g for g in groups(todo_cs, w.size()) if not all(stored(c, w.store) for c in g)]
+    todo = [g for g in queue_groups(todo_cs, w.size()) if not all(stored(c, w.store) for c in g)]
     stop_at = w.deadline - PACK_S
     w.log(f"{len(cs)} members, {len(cs) - len(todo_cs)} done; {len(todo)} groups to train "
           f"({sum(c.train.steps for g in todo for c in g) / 1e6:.1f} M model-steps), {w.workers} at once on "
@@ -293,7 +291,7 @@ def pack(store: Path, out: Path, queue: Path, cs: Sequence[Config], group_size: 
                         tar.add(f, arcname=f"runs/{d.name}/{f.name}")
     used = (out / "results.tar.gz").stat().st_size + 2**20  # and the log, the bench
     kept, dropped = [], []
-    planned = [group_dir(g, store).name for g in groups(cs, group_size)]  # priority order
+    planned = [group_dir(g, store).name for g in queue_groups(cs, group_size)]  # priority order
     unfinished = sorted((d for d in store.glob("group-*") if (d / "resume.pt").exists()),
                         key=lambda d: planned.index(d.name) if d.name in planned else len(planned))
     with tarfile.open(out / "pending.tar.gz", "w:gz") as tar:
