@@ -127,3 +127,32 @@ def test_a_status_word_cannot_contradict_the_verdicts_it_is_made_from():
     assert rate_status(["holds", "depends on the reading (detector: 3/3, flat: 1/3, shoulder: 0/3)"]) == "undecided"
     assert rate_status(["not measured (the runs end at 90,000 steps, before the full-pairs level)"]) == "not measured"
     assert rate_status([]) == "not measured"
+
+
+def test_the_command_the_pages_give_for_live_widgets_is_installed():
+    """The sampler, probe and explore pages tell a reader to open them with ``jupyter lab``: the
+    environment `make install` builds has it, with the widget manager."""
+    import importlib.util
+
+    says = [p.name for p in (ROOT / "book").glob("*.ipynb") if "jupyter lab" in p.read_text()]
+    assert says, "no page gives the command any more: drop this test"
+    assert importlib.util.find_spec("jupyterlab") is not None, f"{says} say `jupyter lab`; jupyterlab is not installed"
+    assert importlib.util.find_spec("jupyterlab_widgets") is not None
+
+
+def test_the_headline_counts_figures_by_their_status_at_the_paper_s_rate_and_at_fast():
+    from icmeta.analysis.claims import CLAIMS, Result
+    from icmeta.book.status import headline
+
+    def results(prefix, **verdicts):
+        return [Result(c, rate.replace("_", " ").replace("lr 001", "lr 0.01"), [0], verdict=v)
+                for k, c in CLAIMS.items() if k.startswith(prefix) for rate, v in verdicts.items()]
+
+    rs = (results("fig5.", fast="holds", lr_001="holds")  # holds at the paper's rate
+          + results("fig13.", fast="holds", lr_001="does not hold")  # only at fast
+          + results("fig7a.", fast="does not hold"))  # nowhere; not measured at the paper's rate
+    h = headline(rs)
+    assert (h["fig_hold_paper"], h["fig_hold_fast_only"], h["fig_hold_nowhere"]) == (1, 1, 1)
+    assert h["fig_unmeasured_paper"] == h["figures"] - 2  # every figure but Figs. 5 and 13
+    assert h["fast_holds"] == sum(k.startswith(("fig5.", "fig13.")) for k in CLAIMS)
+    assert h["ncc_fast"] == "not measured"

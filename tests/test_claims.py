@@ -62,37 +62,43 @@ def sweep_of(curves: dict[str, list], lr: float = 0.1, extra: dict | None = None
     return SweepRuns(Sweep("t"), members, runs)
 
 
+def claim(key: str, measure, **more) -> "C.Claim":
+    """A claim of sweep "t" measured by `measure` (the registry's other fields do not matter here)."""
+    return C.Claim(key=key, figure="Fig. 0", paper="a claim", quantity="q", criterion="c", sweep="t", measure=measure,
+                   **more)
+
+
 def outcome(measure, sr, seed=0, reading="detector"):
     return measure(sr, seed, reading)[1]
 
 
 def test_plateau_presence_and_absence():
     sr = sweep_of({"a": [PHASED], "b": [SMOOTH]})
-    assert outcome(C.plateau_claim(("a",), ("NCC", "SCC"), True), sr)
-    assert not outcome(C.plateau_claim(("b",), ("NCC", "SCC"), True), sr)
-    assert outcome(C.plateau_claim(("b",), ("NCC", "SCC"), False), sr)
-    assert not outcome(C.plateau_claim(("a", "b"), ("NCC",), False), sr)  # every setting must skip it
+    assert outcome(C.Plateaus(("a",), ("NCC", "SCC"), True), sr)
+    assert not outcome(C.Plateaus(("b",), ("NCC", "SCC"), True), sr)
+    assert outcome(C.Plateaus(("b",), ("NCC", "SCC"), False), sr)
+    assert not outcome(C.Plateaus(("a", "b"), ("NCC",), False), sr)  # every setting must skip it
 
 
 def test_one_rise():
     sr = sweep_of({"a": [PHASED], "b": [SMOOTH]})
-    assert outcome(C.one_rise_claim("b"), sr) and not outcome(C.one_rise_claim("a"), sr)
-    assert C.one_rise_claim("a", "b").labels == ("a", "b")
+    assert outcome(C.OneRise(("b",)), sr) and not outcome(C.OneRise(("a",)), sr)
+    assert C.OneRise(("a", "b")).labels == ("a", "b")
 
 
 def test_pause_and_dwell_need_no_reading():
     sr = sweep_of({"a": [PHASED], "b": [SMOOTH]})
-    assert outcome(C.pause_claim("a", "ignore", True), sr, reading=None)
-    assert outcome(C.pause_claim("b", "ignore", False), sr, reading=None)
-    assert outcome(C.dwell_claim("ignore", "b", "a"), sr, reading=None)  # shorter near NCC without the plateau
-    assert not outcome(C.dwell_claim("ignore", "a", "b"), sr, reading=None)
+    assert outcome(C.Pause("a", "ignore", True), sr, reading=None)
+    assert outcome(C.Pause("b", "ignore", False), sr, reading=None)
+    assert outcome(C.Dwell("ignore", "b", "a"), sr, reading=None)  # shorter near NCC without the plateau
+    assert not outcome(C.Dwell("ignore", "a", "b"), sr, reading=None)
 
 
 def test_final_level_against_a_ceiling():
     sr = sweep_of({"a": [0.03 + 0.33 * rise(2.5)], "b": [PHASED]})  # "a" ends at 0.36, near the NCC ceiling
-    near_ncc = C.final_near_claim("a", C.ceiling("ignore"))
+    near_ncc = C.FinalNear("a", "ignore")
     assert outcome(near_ncc, sr, reading=None)
-    assert not outcome(C.final_near_claim("b", C.ceiling("ignore")), sr, reading=None)
+    assert not outcome(C.FinalNear("b", "ignore"), sr, reading=None)
 
 
 def test_a_metric_over_a_plateau_against_its_uniform_value():
@@ -102,21 +108,22 @@ def test_a_metric_over_a_plateau_against_its_uniform_value():
     low = np.full(len(STEPS), 0.45)
     sr = sweep_of({"a": [PHASED], "b": [PHASED]},
                   extra={"a": {("label_attention", 1): high}, "b": {("label_attention", 1): low}})
-    assert outcome(C.metric_claim("a", "label_attention", 1, "SCC"), sr)
-    assert not outcome(C.metric_claim("b", "label_attention", 1, "SCC"), sr)
-    assert outcome(C.metric_claim("b", "label_attention", 1, "SCC", above=False), sr)
+    assert outcome(C.Metric(("a",), "label_attention", 1, "SCC"), sr)
+    assert not outcome(C.Metric(("b",), "label_attention", 1, "SCC"), sr)
+    assert outcome(C.Metric(("b",), "label_attention", 1, "SCC", above=False), sr)
     smooth = sweep_of({"a": [SMOOTH]}, extra={"a": {("label_attention", 1): high}})
-    value, ok = C.metric_claim("a", "label_attention", 1, "SCC")(smooth, 0, "detector")
+    value, ok = C.Metric(("a",), "label_attention", 1, "SCC")(smooth, 0, "detector")
     assert not ok and value == "no SCC plateau"
 
 
 def test_which_setting_reaches_a_level_first_on_the_paper_clock():
     fast = sweep_of({"a": [SMOOTH], "b": [0.03 + 0.97 * rise(3.6, 0.1)]})
-    assert outcome(C.reach_order_claim(("a", "acc"), ("b", "acc")), fast, reading=None)
-    assert not outcome(C.reach_order_claim(("b", "acc"), ("a", "acc")), fast, reading=None)
-    assert outcome(C.reach_monotone_claim(("a", "b")), fast, reading=None)
-    assert outcome(C.reach_ratio_claim("a", "a", 1.5), fast, reading=None)
-    assert not outcome(C.reach_ratio_claim("b", "a", 1.5), fast, reading=None)  # 10^0.4 = x2.5 later
+    assert outcome(C.ReachOrder(("a", "acc"), ("b", "acc")), fast, reading=None)
+    assert not outcome(C.ReachOrder(("b", "acc"), ("a", "acc")), fast, reading=None)
+    assert outcome(C.ReachMonotone(("a", "b")), fast, reading=None)
+    assert not outcome(C.ReachMonotone(("b", "a")), fast, reading=None)
+    assert outcome(C.ReachRatio("a", "a", 1.5), fast, reading=None)
+    assert not outcome(C.ReachRatio("b", "a", 1.5), fast, reading=None)  # 10^0.4 = x2.5 later
 
 
 def test_verdict_words():
@@ -132,11 +139,12 @@ def test_verdict_words():
 
 
 def test_a_rate_without_the_settings_a_claim_reads_is_not_measured():
-    claim = C.Claim("t.k", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b"))
-    results = C.evaluate(claim, {"fast": sweep_of({"a": [SMOOTH], "b": [SMOOTH, SMOOTH]}), "lr 0.03": sweep_of({"a": [SMOOTH]})})
+    made = claim("t.k", C.OneRise(("b",)))
+    results = C.evaluate(made, {"fast": sweep_of({"a": [SMOOTH], "b": [SMOOTH, SMOOTH]}), "lr 0.03": sweep_of({"a": [SMOOTH]})})
     by_rate = {r.rate: r for r in results}
     assert by_rate["fast"].verdict == "holds" and by_rate["fast"].seeds == [0, 1]
-    assert by_rate["lr 0.03"].verdict == "not measured" and by_rate["lr 0.01"].verdict == "not measured"
+    assert by_rate["lr 0.03"].verdict == "not measured (not trained at this rate: b)"
+    assert by_rate["lr 0.01"].verdict == "not measured"  # no runs at all at that rate
 
 
 def test_every_claim_names_a_figure_a_sweep_and_the_settings_it_reads():
@@ -161,10 +169,10 @@ def test_a_seed_that_diverged_is_left_out_and_counted():
     nan_loss = pd.DataFrame([("main", 1, int(s), "loss", None, None, float("nan") if s > 1000 else 1.0) for s in STEPS],
                             columns=bad.metrics.columns)
     bad.metrics = pd.concat([bad.metrics, nan_loss], ignore_index=True)
-    claim = C.Claim("t.k", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b"))
-    fast = C.evaluate(claim, {"fast": sr})[0]
+    made = claim("t.k", C.OneRise(("b",)))
+    fast = C.evaluate(made, {"fast": sr})[0]
     assert fast.seeds == [0] and fast.verdict == "holds" and fast.note == "1 more diverged: seed 1"
-    assert fast.shown == "holds (1 more diverged: seed 1)"
+    assert fast.shown == "holds (1 seed; 1 more diverged: seed 1)"
 
 
 def test_a_claim_reads_ten_seeds_where_a_seed_extension_holds_its_settings():
@@ -189,13 +197,13 @@ def test_without_the_extension_stored_a_claim_reads_its_sweep(tmp_path):
 
 def test_a_claim_about_the_full_pairs_phase_skips_runs_that_stopped_before_it():
     top, short = np.r_[SMOOTH[:-1], 1.0], np.minimum(SMOOTH, 0.8)
-    claim = C.Claim("t.f", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b"), needs_full_pairs=True)
-    one = C.evaluate(claim, {"fast": sweep_of({"b": [top, short]})})[0]
+    made = claim("t.f", C.OneRise(("b",)), needs_full_pairs=True)
+    one = C.evaluate(made, {"fast": sweep_of({"b": [top, short]})})[0]
     assert one.seeds == [0] and one.note == "1 more ended before the full-pairs level: seed 1"
-    none = C.evaluate(claim, {"fast": sweep_of({"b": [short, short]})})[0]
+    none = C.evaluate(made, {"fast": sweep_of({"b": [short, short]})})[0]
     assert none.verdict.startswith("not measured (the runs end at") and not none.seeds
     # a claim without the flag reads every seed
-    plain = C.evaluate(C.Claim("t.g", "Fig. 0", "a claim", "q", "c", "t", C.one_rise_claim("b")),
+    plain = C.evaluate(claim("t.g", C.OneRise(("b",))),
                        {"fast": sweep_of({"b": [top, short]})})[0]
     assert plain.seeds == [0, 1]
 
@@ -233,15 +241,15 @@ def test_a_pause_is_flat_a_steady_climb_or_one_sigmoid_is_not():
     sr = sweep_of({"flat": [np.clip(FLAT + NOISE, 0, 1)], "steady": [np.clip(STEADY + NOISE, 0, 1)],
                    "sigmoid": [np.clip(SMOOTH + NOISE, 0, 1)]})
     for strategy in ("ignore", "labels"):
-        assert outcome(C.pause_claim("flat", strategy, True), sr, reading=None), strategy  # positive control
-        assert not outcome(C.pause_claim("steady", strategy, True), sr, reading=None), strategy
-        assert not outcome(C.pause_claim("sigmoid", strategy, True), sr, reading=None), strategy
+        assert outcome(C.Pause("flat", strategy, True), sr, reading=None), strategy  # positive control
+        assert not outcome(C.Pause("steady", strategy, True), sr, reading=None), strategy
+        assert not outcome(C.Pause("sigmoid", strategy, True), sr, reading=None), strategy
         # what the rule replaces: time within the band, which the steady climb passes
         need = R.MIN_SPAN * (X[-1] - X[0])
         assert R.dwell(STEPS, STEADY, CEIL[strategy]) >= need
     # the comparison reads flat time too: the steady climb has none, the plateau some
-    assert outcome(C.dwell_claim("ignore", "steady", "flat"), sr, reading=None)
-    assert not outcome(C.dwell_claim("ignore", "flat", "steady"), sr, reading=None)
+    assert outcome(C.Dwell("ignore", "steady", "flat"), sr, reading=None)
+    assert not outcome(C.Dwell("ignore", "flat", "steady"), sr, reading=None)
 
 
 def test_the_slope_limit_is_a_tenth_of_the_run_s_steepest_rise():
@@ -256,20 +264,19 @@ def test_the_slope_limit_is_a_tenth_of_the_run_s_steepest_rise():
 
 def test_a_pause_is_judged_only_on_runs_that_went_past_its_level():
     ends_on_it = np.where(X < 3.7, PHASED, PHASED[np.searchsorted(X, 3.7)])  # stays on the labels level to the end
-    claim = C.Claim("t.p", "Fig. 0", "a claim", "q", "c", "t", C.pause_claim("a", "labels", True), uses_reading=False,
-                    past="labels")
-    one = C.evaluate(claim, {"fast": sweep_of({"a": [PHASED, ends_on_it]})})[0]
+    made = claim("t.p", C.Pause("a", "labels", True), past="labels")
+    one = C.evaluate(made, {"fast": sweep_of({"a": [PHASED, ends_on_it]})})[0]
     assert one.seeds == [0] and "1 more ended before the end of the level: seed 1" == one.note
-    none = C.evaluate(claim, {"fast": sweep_of({"a": [ends_on_it]})})[0]
+    none = C.evaluate(made, {"fast": sweep_of({"a": [ends_on_it]})})[0]
     assert none.verdict.startswith("not measured (the runs end at") and "before the end of the level" in none.verdict
 
 
 def test_any_plateau_passes_a_skip_and_fails_a_run_with_both_phases():
     sr = sweep_of({"phased": [PHASED], "smooth": [SMOOTH]})
-    assert outcome(C.any_plateau_claim(("smooth",), ("NCC", "SCC"), every=False), sr)  # skips them
-    assert not outcome(C.any_plateau_claim(("phased",), ("NCC", "SCC"), every=False), sr)  # has both
-    assert outcome(C.any_plateau_claim(("phased",), ("NCC", "SCC")), sr)
-    assert not outcome(C.any_plateau_claim(("smooth",), ("NCC", "SCC")), sr)
+    assert outcome(C.AnyPlateau(("smooth",), ("NCC", "SCC"), every=False), sr)  # skips them
+    assert not outcome(C.AnyPlateau(("phased",), ("NCC", "SCC"), every=False), sr)  # has both
+    assert outcome(C.AnyPlateau(("phased",), ("NCC", "SCC")), sr)
+    assert not outcome(C.AnyPlateau(("smooth",), ("NCC", "SCC")), sr)
 
 
 def test_the_rla_gap_over_a_plateau_and_at_the_end():
@@ -278,12 +285,12 @@ def test_the_rla_gap_over_a_plateau_and_at_the_end():
     rla_flat = np.full(len(STEPS), 0.05)  # no context use at all: a large gap everywhere
     sr = sweep_of({"main": [PHASED, PHASED]}, extra={"main": {("rla", None): rla_like}})
     sr.runs[1] = fake("main", 1, PHASED, {("rla", None): rla_flat})
-    assert outcome(C.rla_claim("SCC", gap_max=0.02), sr, seed=0)
-    assert not outcome(C.rla_claim("SCC", gap_max=0.02), sr, seed=1)
-    assert outcome(C.rla_claim(None, gap_min=0.2), sr, seed=0, reading=None)  # 1.0 against 0.78
-    assert not outcome(C.rla_claim(None, gap_min=0.2), sr_no_gap(), seed=0, reading=None)
+    assert outcome(C.RLA("SCC", gap_max=0.02), sr, seed=0)
+    assert not outcome(C.RLA("SCC", gap_max=0.02), sr, seed=1)
+    assert outcome(C.RLA(None, gap_min=0.2), sr, seed=0, reading=None)  # 1.0 against 0.78
+    assert not outcome(C.RLA(None, gap_min=0.2), sr_no_gap(), seed=0, reading=None)
     with pytest.raises(C.NotMeasured):
-        C.rla_claim(None, gap_min=0.2)(sweep_of({"main": [PHASED]}), 0, None)
+        C.RLA(None, gap_min=0.2)(sweep_of({"main": [PHASED]}), 0, None)
 
 
 def sr_no_gap():
@@ -296,13 +303,14 @@ def test_the_scc_theory_and_the_mean_over_label_positions():
     theory = scc_theory_accuracy(64, 4)  # the fake runs' K and N
     at_theory = 0.03 + (theory - 0.03) * rise(2.5)
     sr = sweep_of({"scc": [at_theory], "full": [SMOOTH]})
-    assert outcome(C.theory_claim("scc"), sr, reading=None)
-    assert not outcome(C.theory_claim("full"), sr, reading=None)
+    assert outcome(C.FinalNear("scc", "theory"), sr, reading=None)
+    assert not outcome(C.FinalNear("full", "theory"), sr, reading=None)
     labels = {("acc_label1", None): 0.7 * PHASED, ("acc_label2", None): 0.9 * PHASED, ("acc_label3", None): PHASED}
     sr = sweep_of({"a": [PHASED]}, extra={"a": labels})
-    assert outcome(C.label_mean_claim("a", 0.8, 0.95), sr, reading=None)  # mean 0.867
-    assert not outcome(C.label_mean_claim("a", 0.9, 1.0), sr, reading=None)
-    assert not outcome(C.label_mean_claim("a", 0.8, 0.95), sweep_of({"a": [PHASED]}), reading=None)  # nothing recorded
+    assert outcome(C.LabelMean("a", 0.8, 0.95), sr, reading=None)  # mean 0.867
+    assert not outcome(C.LabelMean("a", 0.9, 1.0), sr, reading=None)
+    with pytest.raises(C.NotMeasured):  # nothing recorded
+        C.LabelMean("a", 0.8, 0.95)(sweep_of({"a": [PHASED]}), 0, None)
 
 
 def _heads_run(name, per_head: dict, steps=(100, 200, 300, 400, 500, 600, 700, 800)):
@@ -331,8 +339,8 @@ FCC_HEAD = {("chunk_example", 1): 0.9, ("label_attention", 2): 0.9}
 def test_head_roles_need_the_heads_the_paper_names():
     split = _heads_run("split", {1: NCC_HEAD, 2: FCC_HEAD})
     both_ncc = _heads_run("both", {1: NCC_HEAD, 2: NCC_HEAD})
-    assert outcome(C.roles_claim("split", {"NCC": 1, "FCC": 1}), split, reading=None)
-    assert not outcome(C.roles_claim("both", {"NCC": 1, "FCC": 1}), both_ncc, reading=None)
+    assert outcome(C.Roles("split", (("NCC", 1), ("FCC", 1))), split, reading=None)
+    assert not outcome(C.Roles("both", (("NCC", 1), ("FCC", 1))), both_ncc, reading=None)
 
 
 def test_the_transient_needs_layer_1_label_attention_at_the_layer_2_bigram_peak():
@@ -342,14 +350,140 @@ def test_the_transient_needs_layer_1_label_attention_at_the_layer_2_bigram_peak(
     bigram = [0.2, 0.3, 0.9, 0.4, 0.2, 0.2, 0.2, 0.2]  # layer-2 bigram peaks at step 300
     with_scc = {**FCC_HEAD, ("bigram", 2): bigram, ("label_attention", 1): [u, u, u + 0.3, u, u, u, u, u]}
     without = {**FCC_HEAD, ("bigram", 2): bigram, ("label_attention", 1): u}
-    assert outcome(C.transient_claim("a"), _heads_run("a", {1: NCC_HEAD, 2: with_scc}), reading=None)
-    assert not outcome(C.transient_claim("a"), _heads_run("a", {1: NCC_HEAD, 2: without}), reading=None)
+    assert outcome(C.Transient("a"), _heads_run("a", {1: NCC_HEAD, 2: with_scc}), reading=None)
+    assert not outcome(C.Transient("a"), _heads_run("a", {1: NCC_HEAD, 2: without}), reading=None)
 
 
 def test_skipping_a_phase_needs_reaching_the_next_level():
     stalls = 0.03 + 0.45 * rise(2.6)  # no SCC plateau, but it ends at 0.48, far below the full pairs
     direct = 0.03 + 0.32 * rise(2.6) + 0.65 * rise(3.4)  # NCC, then straight to the full pairs
     sr = sweep_of({"stalls": [stalls], "direct": [direct]})
-    assert outcome(C.plateau_claim(("direct",), ("SCC",), False, then="pairs"), sr)
-    assert not outcome(C.plateau_claim(("stalls",), ("SCC",), False, then="pairs"), sr)
-    assert outcome(C.plateau_claim(("stalls",), ("SCC",), False), sr)  # what "no SCC plateau" alone passed
+    assert outcome(C.Plateaus(("direct",), ("SCC",), False, then="pairs"), sr)
+    assert not outcome(C.Plateaus(("stalls",), ("SCC",), False, then="pairs"), sr)
+    assert outcome(C.Plateaus(("stalls",), ("SCC",), False), sr)  # what "no SCC plateau" alone passed
+
+
+# ------------------------------------------------------------------ the measures added for issue 28
+
+def test_a_comparative_claim_holds_only_where_its_base_shows_what_goes():
+    direct = 0.03 + 0.97 * rise(3.0)  # no NCC plateau, reaches the labels level and beyond
+    skip = C.Plateaus(("varied",), ("NCC",), present=False, then="labels")
+    base = C.Plateaus(("base",), ("NCC",))
+    made = claim("t.c", skip, base=base, base_shows="the base has an NCC plateau")
+    with_base = C.evaluate(made, {"fast": sweep_of({"varied": [direct, direct], "base": [PHASED, SMOOTH]})})[0]
+    assert with_base.verdict == "holds in 1 of 2 seeds"  # seed 1's base never had the plateau
+    assert with_base.base == "the base has an NCC plateau: 1/2"
+    assert with_base.shown == "holds in 1 of 2 seeds (base: the base has an NCC plateau: 1/2)"
+    # the same claim without reading its base passes both seeds: what the base adds can fail
+    alone = C.evaluate(claim("t.d", skip), {"fast": sweep_of({"varied": [direct, direct]})})[0]
+    assert alone.verdict == "holds"
+    assert made.settings == ("varied", "base")
+
+
+def test_the_loss_drops_at_every_jump_or_the_claim_fails():
+    falls = 2.5 * (1 - PHASED) + 0.05  # the loss mirrors accuracy: it drops at each jump
+    flat_loss = np.full(len(STEPS), 1.0)
+    sr = sweep_of({"a": [PHASED], "b": [PHASED]},
+                  extra={"a": {("loss", None): falls}, "b": {("loss", None): flat_loss}})
+    assert outcome(C.LossDrops(("a",)), sr)
+    assert not outcome(C.LossDrops(("b",)), sr)
+    assert not outcome(C.LossDrops(("a",)), sweep_of({"a": [SMOOTH]}, extra={"a": {("loss", None): falls}}))
+
+
+def test_accuracy_at_a_step_of_the_paper_s_clock():
+    sr = sweep_of({"a": [SMOOTH]}, lr=0.1)  # at lr 0.1, step s is step 10 s of the paper's clock
+    assert outcome(C.AtStep("a", 10 ** 4.2, 0.5), sr, reading=None)  # the rise's middle, 10^3.2 x 10
+    assert not outcome(C.AtStep("a", 10 ** 4.2, 0.9), sr, reading=None)
+    with pytest.raises(C.NotMeasured):  # beyond the run's end on that clock
+        C.AtStep("a", 1e6, 1.0)(sr, 0, None)
+
+
+def test_the_first_plateau_near_one_over_t_and_falling_with_t():
+    def at(level):  # one plateau at `level`, then the rise to 1.0
+        return 0.03 + (level - 0.03) * rise(2.6) + (1 - level) * rise(3.8)
+
+    sr = sweep_of({"T=3": [at(0.33)], "wrong": [at(0.6)]})
+    assert outcome(C.FirstPlateauNear(("T=3",)), sr)
+    assert not outcome(C.FirstPlateauNear(("wrong",)), sr)  # 0.6 against 1/T = 0.33 (the fake runs' T = 3)
+    # levels above the floor (three quarters of the fake context-free ceiling, 0.26)
+    sr = sweep_of({"T=3": [at(0.45)], "T=6": [at(0.38)], "T=12": [at(0.3)]})
+    assert outcome(C.FirstPlateauFalls(("T=3", "T=6", "T=12")), sr)
+    assert not outcome(C.FirstPlateauFalls(("T=12", "T=6", "T=3")), sr)
+    assert not outcome(C.FirstPlateauFalls(("T=3", "T=6")), sweep_of({"T=3": [at(0.33)], "T=6": [SMOOTH]}))
+
+
+def test_the_ceiling_gap_must_shrink_along_the_settings():
+    sr = sweep_of({"a": [PHASED], "b": [PHASED]})
+    gaps = {"a": 0.4, "b": 0.2}
+    for run, label in zip(sr.runs, ("a", "b")):
+        run.ceilings = (lambda g: lambda: [{"seed": 0, "ignore": 0.3, "labels": 0.3 + g, "pairs": 1.0}])(gaps[label])
+    assert outcome(C.CeilingGap(("a", "b")), sr, reading=None)
+    assert not outcome(C.CeilingGap(("b", "a")), sr, reading=None)
+
+
+def test_the_rla_gap_near_the_paper_s_value():
+    half = sweep_of({"main": [PHASED]}, extra={"main": {("rla", None): np.minimum(PHASED, 0.6)}})
+    assert outcome(C.RLA(None, gap_near=0.4), half, reading=None)  # 1.0 - 0.6
+    assert not outcome(C.RLA(None, gap_near=0.4), sweep_of({"main": [PHASED]}, extra={"main": {("rla", None): np.minimum(PHASED, 0.78)}}), reading=None)
+
+
+def test_a_metric_at_several_settings_must_hold_at_each():
+    high, low = np.full(len(STEPS), 0.9), np.full(len(STEPS), 0.25)
+    sr = sweep_of({"a": [PHASED], "b": [PHASED]},
+                  extra={"a": {("chunk_example", 1): high}, "b": {("chunk_example", 1): low}})
+    assert outcome(C.Metric(("a",), "chunk_example", 1), sr, reading=None)
+    assert not outcome(C.Metric(("a", "b"), "chunk_example", 1), sr, reading=None)
+
+
+def test_every_kind_of_measure_has_a_passing_and_a_failing_control_here():
+    """Each measure class is called in this file at least twice (a control it passes and one it fails)."""
+    import icmeta.analysis.claims.circuit_measures as CM
+    import icmeta.analysis.claims.measures as M
+
+    source = Path(__file__).read_text()
+    kinds = {c.__name__ for mod in (M, CM) for c in vars(mod).values()
+             if isinstance(c, type) and issubclass(c, C.Measure) and c is not C.Measure}
+    assert len(kinds) >= 19
+    thin = {k for k in kinds if source.count(f"C.{k}(") < 2}
+    assert not thin, f"measures without two controls: {sorted(thin)}"
+    assert {type(c.measure).__name__ for c in C.FIGURE_CLAIMS} | {type(c.base).__name__ for c in C.FIGURE_CLAIMS if c.base} <= kinds
+
+
+def test_the_paper_s_delta_acc_rule_marks_early_jumps_and_misses_late_ones():
+    # at lr 0.01, ΔAcc over 100 steps is large for a jump at a few hundred steps and small for one
+    # at 10^4: a curve with sharp early jumps, and the main-like one
+    early = 0.03 + 0.32 * rise(1.6, 0.03) + 0.43 * rise(2.3, 0.03) + 0.22 * rise(2.9, 0.03)
+    sr = sweep_of({"early": [early], "late": [PHASED]}, lr=0.01)
+    assert outcome(C.DeltaAccRule(("early",)), sr)
+    assert not outcome(C.DeltaAccRule(("late",)), sr)
+
+
+def test_the_circuit_metrics_must_switch_at_every_jump():
+    switching = {("label_attention", 1): 0.3 + 0.4 * rise(3.4), ("chunk_example", 1): 0.25 + 0.5 * rise(4.1)}
+    only_first = {("label_attention", 1): 0.3 + 0.4 * rise(3.4)}
+    sr = sweep_of({"a": [PHASED], "b": [PHASED]}, extra={"a": switching, "b": only_first})
+    assert outcome(C.MetricsSwitch(("a",)), sr)
+    assert not outcome(C.MetricsSwitch(("b",)), sr)  # nothing moves at the last jump
+
+
+def test_layer_2_attends_to_one_pair_in_the_example_sequence():
+    def run_with(query_row):
+        ex = np.zeros((2, 2, 1, 9, 9))
+        ex[-1, 1, 0, -1] = query_row
+        run = fake("main", 0, SMOOTH)
+        run.members = [("main", 0)]
+        run.patterns = lambda member, seed: {"steps": np.array([1, 2]), "mean": ex, "example": ex}
+        return SweepRuns(Sweep("t"), [Member("main", 0, preset("fast"), ())], [run])
+
+    on_pair_3 = np.r_[0, 0, 0, 0, 0.2, 0.6, 0, 0, 0.2]  # item and label of pair 3: 0.8
+    on_itself = np.r_[0, 0, 0, 0, 0, 0, 0, 0, 1.0]  # the query attends to itself (bigram)
+    assert outcome(C.OnePair("main"), run_with(on_pair_3), reading=None)
+    assert not outcome(C.OnePair("main"), run_with(on_itself), reading=None)
+
+
+def test_the_reading_sensitivity_of_an_empty_store_lists_every_parameter_with_nothing_measured(tmp_path):
+    from icmeta.analysis import readings as R
+
+    t = C.reading_sensitivity(root=tmp_path)
+    assert len(t) == 2 * (len(R.PARAMETERS) - 1)  # halved and doubled; the pause rule's window has its own table
+    assert set(t["counts change"]) == {"0 of 0"} and set(t["which change their words"]) == {"–"}

@@ -1,4 +1,4 @@
-"""The three readings of a curve (`icmeta.analysis.readings`) on synthetic curves whose answer is
+"""The four readings of a curve (`icmeta.analysis.readings`) on synthetic curves whose answer is
 known: a true plateau, a slow steady climb, a noisy dip, a run that ends mid-rise, a divergence."""
 
 import numpy as np
@@ -21,10 +21,32 @@ def three_phases() -> np.ndarray:
     return 0.03 + 0.32 * rise(2.6) + 0.43 * rise(3.4) + 0.22 * rise(4.1)
 
 
+def flat_phases() -> np.ndarray:
+    """The same levels with the rises a decade apart: each plateau flat (slope under a tenth of
+    the rises') for more than half a decade."""
+    return 0.03 + 0.32 * rise(2.3) + 0.43 * rise(3.3) + 0.22 * rise(4.3)
+
+
 @pytest.mark.parametrize("reading", R.READINGS)
 def test_a_true_plateau_is_seen_by_every_reading(reading):
+    found = R.circuits(R.read(reading, STEPS, flat_phases(), CEIL), CEIL)
+    assert "NCC" in found and "SCC" in found, (reading, found)
+
+
+@pytest.mark.parametrize("reading", ["detector", "flat", "shoulder"])
+def test_the_band_readings_see_a_short_plateau_too(reading):
     found = R.circuits(R.read(reading, STEPS, three_phases(), CEIL), CEIL)
     assert "NCC" in found and "SCC" in found, (reading, found)
+
+
+def test_the_steps_reading_needs_the_slope_under_a_tenth_for_min_span():
+    # three_phases' SCC stretch is under a tenth of the steepest slope for only about 0.14 decade,
+    # less than MIN_SPAN of this 3.6-decade axis (0.144): the fitted reading does not call it a plateau
+    found = R.circuits(R.read("steps", STEPS, three_phases(), CEIL), CEIL)
+    assert "NCC" in found and "SCC" not in found, found
+    # and a steady climb is one wide step, with no plateau before the end
+    climb = 0.35 + 0.65 * (X - X[0]) / (X[-1] - X[0])
+    assert all(s.level > 0.95 for s in R.read("steps", STEPS, climb, CEIL))
 
 
 @pytest.mark.parametrize("reading", ["detector", "shoulder"])
@@ -87,3 +109,27 @@ def test_first_reach():
 def test_an_unknown_reading_is_one_line():
     with pytest.raises(ValueError, match="reading 'eye'"):
         R.read("eye", STEPS, three_phases())
+
+
+def test_a_parameter_varied_inside_a_block_moves_its_reading_and_comes_back():
+    before = R.read("flat", STEPS, flat_phases(), CEIL)
+    with R.varied("MIN_SPAN", 20) as value:  # 0.8 of the axis: no stretch is that long
+        assert value == pytest.approx(20 * 0.04) and R.read("flat", STEPS, flat_phases(), CEIL) == []
+        assert R.read("detector", STEPS, flat_phases(), CEIL)  # the detector does not read it
+    assert R.MIN_SPAN == 0.04 and R.read("flat", STEPS, flat_phases(), CEIL) == before
+    with R.varied("WINDOW", 0.5) as value:
+        assert value == 4 and R.WINDOW == 4  # an integer parameter is rounded
+    with R.varied("RISE_RATIO", 2):  # a detector parameter lives in `phases`
+        assert R.parameter("RISE_RATIO") == 3.0
+    assert R.parameter("RISE_RATIO") == 1.5
+    with pytest.raises(KeyError, match="parameter 'NOPE': one of FLAT"):
+        with R.varied("NOPE", 2):
+            pass
+
+
+def test_cached_plateaus_are_keyed_by_the_parameters_of_their_reading():
+    flat, shoulder = R.fingerprint("flat"), R.fingerprint("shoulder")
+    with R.varied("SHOULDER_RATIO", 2):
+        assert R.fingerprint("flat") == flat  # unchanged for a reading that does not read it
+        assert R.fingerprint("shoulder") != shoulder
+    assert R.fingerprint("shoulder") == shoulder

@@ -55,6 +55,13 @@ def test_table1_takes_the_last_plateau_of_each_circuit_per_seed_and_averages_ove
         "Bigram / Bigram / ≈ 0.33–0.40", "Label Attention / Bigram / ≈ 0.75", "Chunk Example / Label Attention / 1.0"]
 
 
+def test_table1_shows_each_metric_s_uniform_value_beside_it_when_given_n():
+    t = table1(_phase_table(), N=4).set_index("phase")
+    # at N = 4: bigram 1/9, label attention 4/9, chunk example (1/4) sum 1/(2k) = 0.26
+    assert t.loc[2, "layer 1 (measured)"] == ("bigram 0.15 (uniform 0.11), label attention 0.80 (uniform 0.44), "
+                                              "chunk example 0.20 (uniform 0.26)")
+
+
 def test_table1_counts_each_member_and_leaves_a_circuit_without_plateaus_empty():
     pt = pd.DataFrame([
         _phase(0, 1, "NCC", 100, 300, 0.30, (1.0, 0.0, 0.2), (1.0, 0.0), member="a"),

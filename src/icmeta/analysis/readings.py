@@ -14,6 +14,14 @@ evaluated under three reasonable rules, stated here before any claim is read:
   rise inside it is at most `SHOULDER_RATIO` (one half) of the rise over an equal log-width on
   each side (on one side only where the run starts or ends on it). A slow steady climb is not
   a shoulder.
+- ``steps``: a reading of another kind, which fits the curve's shape instead of thresholding
+  it: accuracy (its median in bins of 1/`FIT_GRID` decade) is fitted by a constant plus 1 to
+  `MAX_STEPS` logistic steps in log10(step), each with its own height, centre and width (least
+  squares; the number of steps chosen by the Bayesian information criterion; started from the
+  steepest pieces of the best piecewise-linear fit). A plateau is where the fitted curve's slope
+  is at most `FLAT_FRACTION` of its steepest, over at least `MIN_SPAN` of the axis. A steady
+  climb is fitted as one wide step whose slope never falls that far below its peak except
+  before or after it.
 
 All three leave out stretches below the floor (`icmeta.analysis.phases.floor`: the time before
 learning) and name a stretch by the nearest Bayes ceiling of that run's own data draw
@@ -41,9 +49,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .phases import detect, floor, nearest_strategy
+from . import phases as P
+from .phases import floor, nearest_strategy
 
-READINGS = ("detector", "flat", "shoulder")
+READINGS = ("detector", "flat", "shoulder", "steps")
 WINDOW = 9  # evaluations in the running median
 BAND = 0.06  # a flat stretch moves at most this much (max - min of the smoothed accuracy)
 MIN_SPAN = 0.04  # ... over at least this fraction of the run's log-step axis
@@ -51,6 +60,10 @@ SHOULDER_RATIO = 0.5  # the rise inside a shoulder is at most this fraction of t
 SLOPE_WINDOW = 0.2  # decades of log-step over which a local slope is fitted (flat_dwell)
 FLAT_FRACTION = 0.1  # a pause's local slope is at most this fraction of the run's steepest one
 SLOPE_GRID = 40  # points per decade at which local slopes are fitted
+FIT_GRID = 20  # bins per decade of the fitted curve (steps)
+MAX_STEPS = 4  # at most this many logistic steps (the paper's curve has three jumps)
+MAX_PIECES = 9  # pieces of the piecewise-linear fit that starts it
+MIN_PIECE = 3  # bins per piece at least
 
 
 @dataclass(frozen=True)
@@ -155,24 +168,200 @@ def shoulder_stretches(steps, acc, band: float = BAND, min_span: float = MIN_SPA
 
 
 def detector_stretches(steps, acc, low: float | None = None) -> list[Stretch]:
-    """The project's detector (`icmeta.analysis.phases.detect`) as stretches."""
+    """The project's detector (`icmeta.analysis.phases.detect`) as stretches, with its parameters
+    as they stand now (`varied` may have changed them)."""
     steps, acc = _positive(steps, acc)
     if len(steps) < 2:
         return []
-    return [Stretch(p.start, p.end, p.acc) for p in detect(steps, acc, floor=low).phases]
+    found = P.detect(steps, acc, flat=P.FLAT, rise_ratio=P.RISE_RATIO, min_rise=P.MIN_RISE, smooth=P.SMOOTH,
+                     min_jump=P.MIN_JUMP, floor=low).phases
+    return [Stretch(p.start, p.end, p.acc) for p in found]
+
+
+def _line_costs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """cost[i, j]: residual sum of squares of the least-squares line through points i..j-1."""
+    n = len(x)
+    c = [np.concatenate([[0.0], np.cumsum(v)]) for v in (np.ones(n), x, y, x * x, x * y, y * y)]
+    i, j = np.triu_indices(n + 1, 1)
+    k, sx, sy, sxx, sxy, syy = (v[j] - v[i] for v in c)
+    var_x = sxx - sx * sx / k
+    cov = sxy - sx * sy / k
+    rss = syy - sy * sy / k - np.divide(cov * cov, var_x, out=np.zeros_like(cov), where=var_x > 1e-12)
+    cost = np.full((n + 1, n + 1), np.inf)
+    cost[i, j] = np.maximum(rss, 0.0)
+    return cost
+
+
+def piecewise_fit(x: np.ndarray, y: np.ndarray, max_pieces: int = MAX_PIECES,
+                  min_piece: int = MIN_PIECE) -> list[tuple[int, int]]:
+    """The best piecewise-linear fit of y(x) (least squares, pieces of at least `min_piece` points):
+    the pieces as index ranges [i, j), their number chosen by the Bayesian information criterion.
+    The ``steps`` reading starts its fit from its steepest pieces."""
+    n = len(x)
+    cost = _line_costs(x, y)
+    for a in range(n + 1):  # pieces shorter than min_piece are not allowed
+        cost[a, a + 1:min(a + min_piece, n + 1)] = np.inf
+    best, back = [np.full(n + 1, np.inf)], []
+    best[0][0] = 0.0
+    for _ in range(max_pieces):
+        total = best[-1][:, None] + cost
+        back.append(np.argmin(total, axis=0))
+        best.append(total[back[-1], np.arange(n + 1)])
+    bic = [n * math.log(max(best[k][n], 1e-12) / n) + (3 * k - 1) * math.log(n) for k in range(1, max_pieces + 1)]
+    k = int(np.argmin(bic)) + 1
+    pieces, j = [], n
+    for step in range(k, 0, -1):
+        i = int(back[step - 1][j])
+        pieces.append((i, j))
+        j = i
+    return pieces[::-1]
+
+
+def _logistic_steps(x, p):
+    """A constant plus logistic steps: p = [a0, (height, centre, log width) per step]; the value
+    and the Jacobian with respect to p."""
+    value, jac = np.full_like(x, p[0]), [np.ones_like(x)]
+    for h, c, lw in p[1:].reshape(-1, 3):
+        w = math.exp(lw)
+        z = np.clip((x - c) / w, -60, 60)
+        sig = 1 / (1 + np.exp(-z))
+        d = sig * (1 - sig)
+        value = value + h * sig
+        jac += [sig, -h * d / w, -h * d * z]
+    return value, np.stack(jac, axis=1)
+
+
+def fit_logistic_steps(x: np.ndarray, y: np.ndarray, start: np.ndarray, iters: int = 200) -> tuple[np.ndarray, float]:
+    """Least-squares fit of `_logistic_steps` from `start` (Levenberg–Marquardt): (params, RSS)."""
+    p, lam = start.astype(float), 1e-2
+    f, J = _logistic_steps(x, p)
+    rss = float(((f - y) ** 2).sum())
+    for _ in range(iters):
+        A = J.T @ J
+        g = J.T @ (f - y)
+        try:
+            step = np.linalg.solve(A + lam * np.diag(np.diag(A) + 1e-9), -g)
+        except np.linalg.LinAlgError:
+            break
+        q = p + step
+        q[3::3] = np.clip(q[3::3], math.log(0.01), math.log(3.0))  # widths from 0.01 to 3 decades
+        fq, Jq = _logistic_steps(x, q)
+        new = float(((fq - y) ** 2).sum())
+        if new < rss:
+            done = rss - new < 1e-10 * max(rss, 1e-12)
+            p, f, J, rss, lam = q, fq, Jq, new, lam / 3
+            if done:
+                break
+        else:
+            lam *= 4
+            if lam > 1e8:
+                break
+    return p, rss
+
+
+def step_stretches(steps, acc, low: float | None = None, grid: int = FIT_GRID) -> list[Stretch]:
+    """The ``steps`` reading (module doc)."""
+    steps, acc = _positive(steps, acc)
+    if len(steps) < 2:
+        return []
+    x = np.log10(steps)
+    bins = np.floor((x - x[0]) * grid).astype(int)
+    keep = np.unique(bins)
+    if len(keep) < 2 * MIN_PIECE:
+        return []
+    bx = np.array([x[bins == b].mean() for b in keep])
+    by = np.array([np.median(acc[bins == b]) for b in keep])  # a median: one evaluation far off moves nothing
+    pieces = piecewise_fit(bx, by)
+    rises = sorted(((np.polyfit(bx[i:j], by[i:j], 1)[0], i, j) for i, j in pieces), reverse=True)
+    rises = [r for r in rises if r[0] > 0][:MAX_STEPS]
+    best, n = None, len(bx)
+    for k in range(1, len(rises) + 1):
+        start = [by[0]]
+        for slope, i, j in sorted(rises[:k], key=lambda r: r[1]):
+            width = bx[j - 1] - bx[i] + 1 / grid
+            start += [slope * width, (bx[i] + bx[j - 1]) / 2, math.log(max(width / 4, 0.01))]
+        p, rss = fit_logistic_steps(bx, by, np.array(start))
+        bic = n * math.log(max(rss, 1e-12) / n) + (1 + 3 * k) * math.log(n)
+        if best is None or bic < best[0]:
+            best = (bic, p)
+    if best is None:
+        return []
+    dense = np.linspace(x[0], x[-1], max(int((x[-1] - x[0]) * SLOPE_GRID), 2))
+    p = best[1]
+    slope = sum(h * np.exp(-np.logaddexp(0, -(dense - c) / math.exp(lw)) - np.logaddexp(0, (dense - c) / math.exp(lw)))
+                / math.exp(lw) for h, c, lw in p[1:].reshape(-1, 3))
+    flat = np.abs(slope) <= FLAT_FRACTION * max(float(np.max(slope)), 1e-12)
+    need = MIN_SPAN * (x[-1] - x[0])
+    out, i = [], 0
+    while i < len(dense):
+        if not flat[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(dense) and flat[j + 1]:
+            j += 1
+        if dense[j] - dense[i] >= need:
+            a, b = int(round(10 ** dense[i])), int(round(10 ** dense[j]))
+            inside = acc[(steps >= a) & (steps <= b)]
+            level = float(np.median(inside)) if len(inside) else float(_logistic_steps(dense[i:j + 1], p)[0].mean())
+            out.append(Stretch(a, b, level))
+        i = j + 1
+    return [s for s in out if low is None or s.level >= low]
 
 
 def read(reading: str, steps, acc, ceilings: dict | None = None) -> list[Stretch]:
     """The plateaus of one curve under `reading` (one of `READINGS`), none below the floor of
-    `ceilings` (the run's Bayes ceilings) when given."""
+    `ceilings` (the run's Bayes ceilings) when given; every parameter as it stands now."""
     low = floor(ceilings) if ceilings is not None else None
     if reading == "detector":
         return detector_stretches(steps, acc, low)
     if reading == "flat":
-        return flat_stretches(steps, acc, low=low)
+        return flat_stretches(steps, acc, band=BAND, min_span=MIN_SPAN, window=WINDOW, low=low)
     if reading == "shoulder":
-        return shoulder_stretches(steps, acc, low=low)
+        return shoulder_stretches(steps, acc, band=BAND, min_span=MIN_SPAN, window=WINDOW, ratio=SHOULDER_RATIO,
+                                  low=low)
+    if reading == "steps":
+        return step_stretches(steps, acc, low=low, grid=FIT_GRID)
     raise ValueError(f"reading {reading!r}: one of {', '.join(READINGS)}")
+
+
+# every parameter of the readings: the module that holds it (None: this one) and the readings it moves
+PARAMETERS = {
+    "FLAT": (P, "detector"), "RISE_RATIO": (P, "detector"), "MIN_RISE": (P, "detector"), "SMOOTH": (P, "detector"),
+    "MIN_JUMP": (P, "detector"), "WINDOW": (None, "flat, shoulder"), "BAND": (None, "flat, shoulder"),
+    "MIN_SPAN": (None, "flat, shoulder, steps"), "SHOULDER_RATIO": (None, "shoulder"), "FIT_GRID": (None, "steps"),
+    "MAX_STEPS": (None, "steps"), "FLAT_FRACTION": (None, "steps and the pause rule"),
+    "SLOPE_WINDOW": (None, "the pause rule"), "FLOOR_FRACTION": (P, "all four"),
+}
+INTEGER = {"WINDOW", "FIT_GRID", "MAX_STEPS"}
+
+
+def parameter(name: str):
+    """The current value of one of `PARAMETERS`."""
+    module = PARAMETERS[name][0]
+    return getattr(module, name) if module is not None else globals()[name]
+
+
+def fingerprint(reading: str) -> tuple:
+    """The current values of the parameters `reading` reads (its cached plateaus are keyed by them)."""
+    return tuple(parameter(n) for n, (_, moves) in PARAMETERS.items() if reading in moves or moves == "all four")
+
+
+@contextlib.contextmanager
+def varied(name: str, factor: float):
+    """Read with one parameter of `PARAMETERS` multiplied by `factor` inside this block (an
+    integer one rounded, at least 1): how a verdict moves when it is halved or doubled."""
+    if name not in PARAMETERS:
+        raise KeyError(f"parameter {name!r}: one of {', '.join(PARAMETERS)}")
+    module = PARAMETERS[name][0]
+    before = parameter(name)
+    value = max(1, int(round(before * factor))) if name in INTEGER else before * factor
+    target = module.__dict__ if module is not None else globals()
+    target[name] = value
+    try:
+        yield value
+    finally:
+        target[name] = before
 
 
 def circuits(stretches: list[Stretch], ceilings: dict) -> list[str]:
@@ -199,19 +388,6 @@ def first_reach(steps, acc, level: float, window: int = WINDOW) -> int | None:
     steps, acc = _positive(steps, acc)
     hit = np.flatnonzero(smoothed(steps, acc, window) >= level)
     return int(steps[hit[0]]) if len(hit) else None
-
-
-@contextlib.contextmanager
-def flat_rule(fraction: float = FLAT_FRACTION, window: float = SLOPE_WINDOW):
-    """Read pauses with other bounds inside this block (how a verdict moves when they are halved
-    or doubled, `icmeta.analysis.claims.pause_sensitivity`)."""
-    global FLAT_FRACTION, SLOPE_WINDOW
-    before = FLAT_FRACTION, SLOPE_WINDOW
-    FLAT_FRACTION, SLOPE_WINDOW = fraction, window
-    try:
-        yield
-    finally:
-        FLAT_FRACTION, SLOPE_WINDOW = before
 
 
 def local_slopes(steps, acc, window: float | None = None, per_decade: int = SLOPE_GRID):

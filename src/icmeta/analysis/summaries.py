@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiments.load import SweepRuns
+from . import readings as R
 from .phases import run_phases
 
 PAPER_LR = 0.01  # the paper's learning rate (Section 4)
@@ -121,3 +122,69 @@ def shuffled_plateaus(run, seed: int) -> pd.DataFrame:
     order = np.roll(np.arange(len(mine)), 1)
     return pd.DataFrame([{"map": "ABCDEFGH"[col], "circuit": mine.iloc[i].circuit,
                           "step": plateau_middle(mine.iloc[i].start, mine.iloc[i].end)} for col, i in enumerate(order)])
+
+
+# ------------------------------------------------------------- one seed of a run, as claims read it
+
+_CURVES: dict[tuple, tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]] = {}
+
+
+def acc_curve(run, seed: int, metric: str = "acc") -> tuple[np.ndarray, np.ndarray]:
+    """Evaluated steps and accuracy (mean over heads) of one seed of a run, step 0 left out;
+    computed once per metrics table, seed and metric (cached like `stretches`)."""
+    key = (id(run.metrics), seed, metric)
+    if key not in _CURVES:
+        m = run.metrics
+        a = m[(m.metric == metric) & (m.seed == seed)].groupby("step").value.mean()
+        a = a[a.index > 0]
+        steps, acc = a.index.to_numpy().copy(), a.to_numpy().copy()
+        steps.setflags(write=False)  # shared by every caller: read-only
+        acc.setflags(write=False)
+        _CURVES[key] = (run.metrics, (steps, acc))
+    return _CURVES[key][1]
+
+
+def ceilings_of(run, seed: int) -> dict:
+    """The Bayes ceilings of one seed's data draw."""
+    return next(c for c in run.ceilings() if c["seed"] == seed)
+
+
+_STRETCHES: dict[tuple, tuple[pd.DataFrame, list[R.Stretch]]] = {}
+
+
+def stretches(run, seed: int, reading: str, metric: str = "acc") -> list[R.Stretch]:
+    """One seed's plateaus of `metric` (an accuracy) under `reading`, computed once per metrics table,
+    seed, reading and metric (the cache holds the table it was computed from, so its id cannot be
+    reused while cached)."""
+    key = (id(run.metrics), seed, reading, metric, R.fingerprint(reading))
+    if key not in _STRETCHES:
+        steps, acc = acc_curve(run, seed, metric)
+        _STRETCHES[key] = (run.metrics, R.read(reading, steps, acc, ceilings_of(run, seed)))
+    return _STRETCHES[key][1]
+
+
+def circuits_seen(run, seed: int, reading: str) -> list[str]:
+    """The circuits of one seed's plateaus under `reading`, in order, each named once."""
+    return list(dict.fromkeys(R.circuits(stretches(run, seed, reading), ceilings_of(run, seed))))
+
+
+def longest_plateau(run, seed: int, reading: str, circuit: str) -> R.Stretch | None:
+    """The longest plateau of one seed that sits at `circuit`'s level under `reading` (None: none)."""
+    ceil = ceilings_of(run, seed)
+    found = [s for s in stretches(run, seed, reading) if R.circuits([s], ceil)[0] == circuit]
+    return max(found, key=lambda s: s.end - s.start) if found else None
+
+
+def window_value(run, seed: int, metric: str, layer: int | None, start: int, end: int) -> float:
+    """Median of a metric (mean over heads) over the evaluations in [start, end]."""
+    key = (id(run.metrics), seed, metric, layer)
+    if key not in _CURVES:
+        m = run.metrics
+        m = m[(m.seed == seed) & (m.metric == metric)]
+        if layer is not None:
+            m = m[m.layer == layer]
+        a = m.groupby("step").value.mean()
+        _CURVES[key] = (run.metrics, (a.index.to_numpy(), a.to_numpy()))
+    steps, values = _CURVES[key][1]
+    inside = values[(steps >= start) & (steps <= end)]
+    return float(np.median(inside)) if len(inside) else float("nan")

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..config import Config
 from ..core.task import Role, roles
+from .heads import uniform_value
 from .phases import run_phases
 from .summaries import first_step
 
@@ -18,13 +19,6 @@ PAPER_TABLE1 = {  # the paper's Table 1, for comparison: (layer 1, layer 2, accu
     2: ("Label Attention", "Bigram", "≈ 0.75"),
     3: ("Chunk Example", "Label Attention", "1.0"),
 }
-TABLE2 = [
-    ("Bigram", r"$p_{2N+1,\,2N+1}$", "the query attends to itself", "icmeta.core.metrics.bigram"),
-    ("Label Attention", r"$\sum_{k=1}^{N} p_{2N+1,\,2k}$", "total attention from the query to the labels",
-     "icmeta.core.metrics.label_attention"),
-    ("Chunk Example", r"$\frac{1}{N}\sum_{k=1}^{N} p_{2k,\,2k-1}$", "each label attends to its own item",
-     "icmeta.core.metrics.chunk_example"),
-]
 SYMBOLS = {
     "K": "item classes", "L": "labels", "T": "tasks", "N": "context pairs (sequence 2N+1)",
     "D": "content dimension", "P": "position dimension", "eps": "within-class noise ε",
@@ -68,7 +62,7 @@ def table3(config: Config) -> pd.DataFrame:
     return out
 
 
-def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
+def table1(phase_table: pd.DataFrame, N: int | None = None) -> pd.DataFrame:
     """Table 1 from measurements: for each circuit, the plateaus assigned to it (by the
     nearest Bayes-ideal ceiling, `run_phases(run)["circuit"]`; the last one per seed when
     several are), their accuracy and the circuit metrics of each layer (mean over those seeds,
@@ -76,7 +70,10 @@ def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
 
     Args:
         phase_table: `run_phases(run)` (one row per member, seed, phase, with a `circuit` column).
+        N: the context's pairs; given, each metric shows its value under uniform attention beside
+            it (`icmeta.analysis.heads.uniform_value`), the level that says nothing.
     """
+
     rows = []
     metrics = ["bigram", "label_attention", "chunk_example"]
     last = phase_table.sort_values("phase").groupby(["member", "seed", "circuit"]).tail(1)
@@ -88,7 +85,9 @@ def table1(phase_table: pd.DataFrame) -> pd.DataFrame:
             row["accuracy"] = f"{g.acc.mean():.3f} [{g.acc.min():.3f}, {g.acc.max():.3f}]"
             for layer in (1, 2):
                 vals = {m: g[f"{m}_L{layer}"].mean() for m in metrics if f"{m}_L{layer}" in g}
-                row[f"layer {layer} (measured)"] = ", ".join(f"{k.replace('_', ' ')} {v:.2f}" for k, v in vals.items())
+                row[f"layer {layer} (measured)"] = ", ".join(
+                    f"{k.replace('_', ' ')} {v:.2f}" + (f" (uniform {uniform_value(k, N):.2f})" if N else "")
+                    for k, v in vals.items())
         row["paper: layer 1 / layer 2 / acc"] = " / ".join(PAPER_TABLE1[i])
         rows.append(row)
     return pd.DataFrame(rows)

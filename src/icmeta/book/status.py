@@ -24,7 +24,7 @@ STATUSES = {
     "mixed": "some claims hold (in every seed or in some), some do not",
     "undecided": "the readings of a plateau disagree on one of its claims",
     "does not hold": "no claim holds in any seed under any reading",
-    "not measured": "its runs are not stored at this rate, or end before what the claims read",
+    "not measured": "its runs are not stored at this rate, miss a setting the claims read, or end before what they read",
     "drawn": "a schematic or a definition: nothing to measure",
     "pipeline only": "the code runs here on a stand-in; the real model is not on this project's machines",
 }
@@ -69,8 +69,8 @@ class Item:
 PAPER_ITEMS: tuple[Item, ...] = (
     Item("Fig. 1", "the task and the network", "01_task_and_model", kind="drawn"),
     Item("Fig. 2", "accuracy, loss and attention maps per phase", "02_main_result", ("main.",)),
-    Item("Fig. 3", "phase boundaries from ΔAcc", "02_main_result", ("main.three_plateaus",)),
-    Item("Fig. 4", "circuit metrics over training", "02_main_result", ("table1.",)),
+    Item("Fig. 3", "phase boundaries from ΔAcc", "02_main_result", ("main.three_plateaus", "fig3.")),
+    Item("Fig. 4", "circuit metrics over training", "02_main_result", ("table1.", "fig4.")),
     Item("Fig. 5", "SCC theory p + (1 − p)/2", "05_testing_the_circuits", ("fig5.",)),
     Item("Fig. 6", "random-label accuracy", "05_testing_the_circuits", ("fig6.",)),
     Item("Fig. 7a", "number of tasks T", "06_data_properties", ("fig7a.",)),
@@ -145,6 +145,36 @@ def status_table(results: list[Result] | None = None) -> pd.DataFrame:
             row[rate] = f"{word} ({sum(r.verdict == 'holds' for r in mine)} of {len(mine)})" if mine else word
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def headline(results: list[Result]) -> dict:
+    """The intro's first numbers: the paper's measured figures and tables, and how many hold at
+    the paper's own rate (lr 0.01), hold at `fast` but not there, do not hold at any rate measured,
+    or are not yet measured at the paper's rate (`item_status`); the claims checked, and per rate
+    (``fast``, and ``paper``: lr 0.01) how many are measured, hold (every seed, every reading),
+    hold in part (some seeds, or some readings) or do not hold; and the verdicts of the main
+    result's pause claims, as shown."""
+    out: dict = {"claims": len(CLAIMS)}
+    measured = [it for it in PAPER_ITEMS if it.kind == "measured"]
+    at = {it.name: {rate: item_status(it, results, rate) for rate in RATES} for it in measured}
+    out.update({
+        "figures": len(measured),
+        "fig_hold_paper": sum(v["lr 0.01"] == "holds" for v in at.values()),
+        "fig_hold_fast_only": sum(v["fast"] == "holds" and v["lr 0.01"] != "holds" for v in at.values()),
+        "fig_hold_nowhere": sum(all(w in ("does not hold", "not measured") for w in v.values())
+                                and any(w == "does not hold" for w in v.values()) for v in at.values()),
+        "fig_unmeasured_paper": sum(v["lr 0.01"] == "not measured" for v in at.values()),
+    })
+    for rate, tag in (("fast", "fast"), ("lr 0.01", "paper")):
+        v = [r.verdict for r in results if r.rate == rate and not r.verdict.startswith("not measured")]
+        holds, fails = sum(x == "holds" for x in v), sum(x == "does not hold" for x in v)
+        out.update({f"{tag}_measured": len(v), f"{tag}_holds": holds, f"{tag}_not": fails,
+                    f"{tag}_part": len(v) - holds - fails})
+    shown = {(r.claim.key, r.rate): r.shown for r in results}
+    for key, name in (("main.ncc_pause", "ncc"), ("main.scc_pause", "scc"), ("main.three_plateaus", "three")):
+        for rate, tag in (("fast", "fast"), ("lr 0.01", "paper")):
+            out[f"{name}_{tag}"] = shown.get((key, rate), "not measured")
+    return out
 
 
 # What each chapter reads: (what is trained for it, the command that trains it, the sweeps it

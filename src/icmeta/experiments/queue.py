@@ -99,7 +99,7 @@ def make_plan(results: Iterable) -> list[Item]:
     items: dict[str, dict] = {}
     for key, e in by_claim.items():
         claim, v = e["claim"], {k: x for k, x in e["verdicts"].items() if k in ("fast", "lr 0.03")}
-        measured = {k: x for k, x in v.items() if x != "not measured"}
+        measured = {k: x for k, x in v.items() if not x.startswith("not measured")}
         if claim.sweep == "main" or not measured:
             continue
         if all(x == CONFIRMED for x in measured.values()):

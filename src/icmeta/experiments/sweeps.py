@@ -294,9 +294,6 @@ def sweep(name: str) -> Sweep:
     return SWEEPS[name]
 
 
-# ------------------------------------------------------------------------ stored sweeps
-
-
 # ------------------------------------------------------------------ checks on a lent GPU
 
 # The paper's own learning rate (the `paper` preset, lr 0.01) needs ten times `fast`'s steps: on

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import phases as P
-from ..analysis.claims import acc_curve as claim_curve
-from ..analysis.claims import ceilings_of
+from ..analysis.summaries import acc_curve as claim_curve
+from ..analysis.summaries import ceilings_of
 from ..analysis.phases import run_floors
 from ..analysis.readings import READINGS, circuits, read
 from ..analysis.summaries import (
@@ -281,7 +281,7 @@ def shuffled_plateau_maps(run, seed: int):
     return fig
 
 
-READING_COLORS = {"detector": "#7570b3", "flat": "#1b9e77", "shoulder": "#d95f02"}
+READING_COLORS = {"detector": "#7570b3", "flat": "#1b9e77", "shoulder": "#d95f02", "steps": "#e7298a"}
 
 
 def readings(run, seed: int):

@@ -58,12 +58,6 @@ METRIC_COLUMNS = ["member", "seed", "step", "metric", "layer", "head", "value"]
 RESULT_FILES = ("metrics.parquet", "patterns.npz", "ceilings.json", "probe.npz")
 
 
-# ------------------------------------------------------------------------------- files
-
-
-# -------------------------------------------------------------------------- provenance
-
-
 # ------------------------------------------------------------------------------ naming
 
 def run_name(configs: Sequence[Config]) -> str:

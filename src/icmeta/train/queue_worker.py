@@ -273,6 +273,7 @@ def train_one_group(store: Path, spec: Path, stop_at: float | None, stop_at_step
     except Stopped as e:
         print(f"group of {len(cs)}: {e}", flush=True)
         return 3
+    print(f"group of {len(cs)}: trained to step {cs[0].train.steps:,}", flush=True)  # the window logs this line
     return 0
 
 
