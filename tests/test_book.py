@@ -156,3 +156,15 @@ def test_the_headline_counts_figures_by_their_status_at_the_paper_s_rate_and_at_
     assert h["fig_unmeasured_paper"] == h["figures"] - 2  # every figure but Figs. 5 and 13
     assert h["fast_holds"] == sum(k.startswith(("fig5.", "fig13.")) for k in CLAIMS)
     assert h["ncc_fast"] == "not measured"
+
+
+def test_every_paper_item_links_to_a_label_in_its_chapter():
+    import nbformat
+
+    from icmeta.book.status import PAPER_ITEMS
+
+    for it in PAPER_ITEMS:
+        nb = nbformat.read(ROOT / "book" / f"{it.chapter}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+        assert it.anchor and (f":name: {it.anchor}\n" in text or f"({it.anchor})=" in text), (it.name, it.anchor)
+        assert it.link == f'<a href="{it.chapter}.html#{it.anchor}">{it.name}</a>'

@@ -24,7 +24,8 @@ STATUSES = {
     "mixed": "some claims hold (in every seed or in some), some do not",
     "undecided": "the readings of a plateau disagree on one of its claims",
     "does not hold": "no claim holds in any seed under any reading",
-    "not measured": "its runs are not stored at this rate, miss a setting the claims read, or end before what they read",
+    "not measured": ("its runs are not stored at this rate, miss a setting the claims read, or end before what "
+                     "they read"),
     "drawn": "a schematic or a definition: nothing to measure",
     "pipeline only": "the code runs here on a stand-in; the real model is not on this project's machines",
 }
@@ -55,6 +56,13 @@ class Item:
     chapter: str
     claims: tuple[str, ...] = ()
     kind: str = "measured"  # or "drawn", "pipeline only"
+    anchor: str = ""  # the label of its figure or table in the chapter (``:name:``), for links
+
+    @property
+    def link(self) -> str:
+        """An HTML link from the intro to its figure or table in the chapter (the built book's pages
+        sit side by side in ``book/``)."""
+        return f'<a href="{self.chapter}.html#{self.anchor}">{self.name}</a>'
 
     @property
     def caption(self) -> str:
@@ -67,36 +75,36 @@ class Item:
 
 
 PAPER_ITEMS: tuple[Item, ...] = (
-    Item("Fig. 1", "the task and the network", "01_task_and_model", kind="drawn"),
-    Item("Fig. 2", "accuracy, loss and attention maps per phase", "02_main_result", ("main.",)),
-    Item("Fig. 3", "phase boundaries from ΔAcc", "02_main_result", ("main.three_plateaus", "fig3.")),
-    Item("Fig. 4", "circuit metrics over training", "02_main_result", ("table1.", "fig4.")),
-    Item("Fig. 5", "SCC theory p + (1 − p)/2", "05_testing_the_circuits", ("fig5.",)),
-    Item("Fig. 6", "random-label accuracy", "05_testing_the_circuits", ("fig6.",)),
-    Item("Fig. 7a", "number of tasks T", "06_data_properties", ("fig7a.",)),
-    Item("Fig. 7b", "number of item classes K", "06_data_properties", ("fig7b.",)),
-    Item("Fig. 7c", "within-class noise ε", "06_data_properties", ("fig7c.",)),
-    Item("Fig. 7d", "class Zipf exponent α", "06_data_properties", ("fig7d.",)),
-    Item("Fig. 7e", "task Zipf exponent β", "06_data_properties", ("fig7e.",)),
-    Item("Fig. 8", "1 vs 2 heads", "08_architecture", ("fig8.",)),
-    Item("Fig. 9", "per-head metrics of the 2-head model", "08_architecture", ("fig9.",)),
-    Item("Fig. 10", "GPT2-XL on SST-2", "09_large_model", kind="pipeline only"),
-    Item("Fig. 11", "the induction circuit", "07_copy_and_burstiness", kind="drawn"),
-    Item("Fig. 12", "the copy task (T = 1, p_B = 1)", "07_copy_and_burstiness", ("fig12.",)),
-    Item("Fig. 13", "models pruned to one circuit", "05_testing_the_circuits", ("fig13.",)),
-    Item("Fig. 14", "Zipf rank–frequency curves", "06_data_properties", kind="drawn"),
-    Item("Fig. 15", "burstiness B and p_B", "07_copy_and_burstiness", ("fig15a.", "fig15b.")),
-    Item("Fig. 16", "1 to 16 heads", "08_architecture", ("fig16.",)),
-    Item("Fig. 17", "per-head, per-layer metrics", "08_architecture", ("fig8.head_roles",)),
-    Item("Fig. 18", "T from 3 to 18", "06_data_properties", ("fig18.",)),
-    Item("Fig. 19", "context length N", "08_architecture", ("fig19.",)),
-    Item("Fig. 20", "standard transformer", "08_architecture", ("fig20.",)),
-    Item("Fig. 21", "loss on every label", "08_architecture", ("fig21.",)),
-    Item("Fig. 22", "depth 2 to 5", "08_architecture", ("fig22.",)),
-    Item("Fig. 23", "maps of deeper models", "08_architecture", ("fig23.",)),
-    Item("Table 1", "circuits per phase", "02_main_result", ("table1.",)),
-    Item("Table 2", "circuit metrics", "02_main_result", kind="drawn"),
-    Item("Table 3", "hyperparameters", "01_task_and_model", kind="drawn"),
+    Item("Fig. 1", "the task and the network", "01_task_and_model", kind="drawn", anchor="fig-1"),
+    Item("Fig. 2", "accuracy, loss and attention maps per phase", "02_main_result", ("main.",), anchor="fig-2"),
+    Item("Fig. 3", "phase boundaries from ΔAcc", "02_main_result", ("main.three_plateaus", "fig3."), anchor="fig-3"),
+    Item("Fig. 4", "circuit metrics over training", "02_main_result", ("table1.", "fig4."), anchor="fig-4"),
+    Item("Fig. 5", "SCC theory p + (1 − p)/2", "05_testing_the_circuits", ("fig5.",), anchor="fig-5"),
+    Item("Fig. 6", "random-label accuracy", "05_testing_the_circuits", ("fig6.",), anchor="fig-6"),
+    Item("Fig. 7a", "number of tasks T", "06_data_properties", ("fig7a.",), anchor="fig-fig7a"),
+    Item("Fig. 7b", "number of item classes K", "06_data_properties", ("fig7b.",), anchor="fig-fig7b"),
+    Item("Fig. 7c", "within-class noise ε", "06_data_properties", ("fig7c.",), anchor="fig-fig7c"),
+    Item("Fig. 7d", "class Zipf exponent α", "06_data_properties", ("fig7d.",), anchor="fig-fig7d"),
+    Item("Fig. 7e", "task Zipf exponent β", "06_data_properties", ("fig7e.",), anchor="fig-fig7e"),
+    Item("Fig. 8", "1 vs 2 heads", "08_architecture", ("fig8.",), anchor="fig-fig8a"),
+    Item("Fig. 9", "per-head metrics of the 2-head model", "08_architecture", ("fig9.",), anchor="fig-fig9"),
+    Item("Fig. 10", "GPT2-XL on SST-2", "09_large_model", kind="pipeline only", anchor="fig-10-tiny"),
+    Item("Fig. 11", "the induction circuit", "07_copy_and_burstiness", kind="drawn", anchor="fig-11"),
+    Item("Fig. 12", "the copy task (T = 1, p_B = 1)", "07_copy_and_burstiness", ("fig12.",), anchor="fig-12a"),
+    Item("Fig. 13", "models pruned to one circuit", "05_testing_the_circuits", ("fig13.",), anchor="fig-13"),
+    Item("Fig. 14", "Zipf rank–frequency curves", "06_data_properties", kind="drawn", anchor="fig-14"),
+    Item("Fig. 15", "burstiness B and p_B", "07_copy_and_burstiness", ("fig15a.", "fig15b."), anchor="fig-fig15a"),
+    Item("Fig. 16", "1 to 16 heads", "08_architecture", ("fig16.",), anchor="fig-fig16a"),
+    Item("Fig. 17", "per-head, per-layer metrics", "08_architecture", ("fig8.head_roles",), anchor="fig-fig17"),
+    Item("Fig. 18", "T from 3 to 18", "06_data_properties", ("fig18.",), anchor="fig-18"),
+    Item("Fig. 19", "context length N", "08_architecture", ("fig19.",), anchor="fig-fig19a"),
+    Item("Fig. 20", "standard transformer", "08_architecture", ("fig20.",), anchor="fig-fig20a"),
+    Item("Fig. 21", "loss on every label", "08_architecture", ("fig21.",), anchor="fig-fig21"),
+    Item("Fig. 22", "depth 2 to 5", "08_architecture", ("fig22.",), anchor="fig-fig22"),
+    Item("Fig. 23", "maps of deeper models", "08_architecture", ("fig23.",), anchor="fig-fig23"),
+    Item("Table 1", "circuits per phase", "02_main_result", ("table1.",), anchor="table-1"),
+    Item("Table 2", "circuit metrics", "02_main_result", kind="drawn", anchor="table-2"),
+    Item("Table 3", "hyperparameters", "01_task_and_model", kind="drawn", anchor="table-3"),
 )
 
 
@@ -137,7 +145,7 @@ def status_table(results: list[Result] | None = None) -> pd.DataFrame:
     results = evaluate_all() if results is None else results
     rows = []
     for it in PAPER_ITEMS:
-        row = {"paper": it.name, "shows": it.what, "chapter": CHAPTERS[it.chapter]}
+        row = {"paper": it.link, "shows": it.what, "chapter": CHAPTERS[it.chapter]}
         keys = set(it.claim_keys())
         for rate in RATES:
             word = item_status(it, results, rate)
