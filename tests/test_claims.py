@@ -487,3 +487,13 @@ def test_the_reading_sensitivity_of_an_empty_store_lists_every_parameter_with_no
     t = C.reading_sensitivity(root=tmp_path)
     assert len(t) == 2 * (len(R.PARAMETERS) - 1)  # halved and doubled; the pause rule's window has its own table
     assert set(t["counts change"]) == {"0 of 0"} and set(t["which change their words"]) == {"–"}
+
+
+def test_the_runs_table_counts_every_seed_read_and_the_full_range_of_steps():
+    def result(seeds, diverged, steps):
+        return C.Result(claim("t.r", C.OneRise(("a",))), "fast", seeds=seeds, verdict="holds", steps=steps, runs="t",
+                        diverged=diverged)
+
+    t = C.rates_table([result([0], [1, 2], (150_000, 150_000)), result([0, 1], [2], (100_000, 100_000))])
+    assert t.to_dict("records") == [{"runs": "t", "rate": "fast", "seeds": "2 (and 1 diverged: 2)",
+                                     "steps": "100,000–150,000"}]

@@ -1,8 +1,8 @@
-"""Three readings of one accuracy curve, and the continuous quantities that do not need any.
+"""Four readings of one accuracy curve, and the continuous quantities that do not need any.
 
 Where a curve "pauses" is a judgement: the paper reads its plateaus by eye on a log-step axis.
 A count of plateaus can flip with the rule used to read them, so every claim of the book is
-evaluated under three reasonable rules, stated here before any claim is read:
+evaluated under four reasonable rules, stated here before any claim is read:
 
 - ``detector``: the project's phase detector (`icmeta.analysis.phases.detect`): a plateau is a
   flat local minimum of the smoothed log-step slope between two rises at least 1.5x steeper.
@@ -23,7 +23,7 @@ evaluated under three reasonable rules, stated here before any claim is read:
   climb is fitted as one wide step whose slope never falls that far below its peak except
   before or after it.
 
-All three leave out stretches below the floor (`icmeta.analysis.phases.floor`: the time before
+All four leave out stretches below the floor (`icmeta.analysis.phases.floor`: the time before
 learning) and name a stretch by the nearest Bayes ceiling of that run's own data draw
 (`nearest_strategy`). Where a claim can be stated as a quantity instead of a count, it is:
 `dwell` (how long accuracy stays near a level, in decades of log-step) and `first_reach` need

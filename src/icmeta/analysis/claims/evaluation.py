@@ -71,6 +71,7 @@ class Result:
     steps: tuple[int, int] | None = None  # the shortest and the longest run read
     runs: str = ""  # the sweep whose runs were read (a seed extension names its own)
     note: str = ""  # e.g. the seeds left out because they diverged
+    diverged: list[int] = field(default_factory=list)  # seeds left out: their training diverged
 
     @property
     def base(self) -> str:
@@ -157,7 +158,7 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
         except NotMeasured as e:
             res.cells, res.base_cells, res.verdict = {}, {}, f"not measured ({e})"
             continue
-        res.seeds, res.runs = seeds, sr.sweep.name
+        res.seeds, res.runs, res.diverged = seeds, sr.sweep.name, diverged
         read = [sr.run(label, s) for label in needed for s in seeds] or list(sr.runs)
         res.steps = (min(r.last_step for r in read), max(r.last_step for r in read))
         judged = {k: (v, ok and (k not in res.base_cells or res.base_cells[k][1])) for k, (v, ok) in res.cells.items()}

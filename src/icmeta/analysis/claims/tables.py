@@ -22,14 +22,24 @@ def claims_table(results: list[Result]) -> pd.DataFrame:
 
 
 def rates_table(results: list[Result]) -> pd.DataFrame:
-    """Per sweep and rate the claims read: seeds and training steps (a claim measured on a
-    shorter run says so here)."""
-    rows = {}
+    """Per sweep and rate the claims read: the seeds read by any claim (those whose training
+    diverged named apart) and the training steps of the runs read, shortest to longest over every
+    claim (a claim measured on a shorter run says so here)."""
+    rows: dict[tuple[str, str], dict] = {}
     for r in results:
-        if r.seeds:
-            rows[(r.runs, r.rate)] = {"runs": r.runs, "rate": r.rate, "seeds": len(r.seeds),
-                                      "steps": "–".join(f"{s:,}" for s in dict.fromkeys(r.steps))}
-    return pd.DataFrame(list(rows.values()))
+        if not r.seeds:
+            continue
+        row = rows.setdefault((r.runs, r.rate), {"seeds": set(), "diverged": set(), "lo": r.steps[0], "hi": r.steps[1]})
+        row["seeds"] |= set(r.seeds)
+        row["diverged"] |= set(r.diverged)
+        row["lo"], row["hi"] = min(row["lo"], r.steps[0]), max(row["hi"], r.steps[1])
+    out = []
+    for (runs, rate), row in rows.items():
+        div = sorted(row["diverged"] - row["seeds"])
+        seeds = f"{len(row['seeds'])}" + (f" (and {len(div)} diverged: {', '.join(map(str, div))})" if div else "")
+        out.append({"runs": runs, "rate": rate, "seeds": seeds,
+                    "steps": "–".join(f"{s:,}" for s in dict.fromkeys((row["lo"], row["hi"])))})
+    return pd.DataFrame(out)
 
 
 def disagreements(results: list[Result]) -> pd.DataFrame:
