@@ -129,19 +129,28 @@ def shuffled_plateaus(run, seed: int) -> pd.DataFrame:
 _CURVES: dict[tuple, tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]] = {}
 
 
-def acc_curve(run, seed: int, metric: str = "acc") -> tuple[np.ndarray, np.ndarray]:
-    """Evaluated steps and accuracy (mean over heads) of one seed of a run, step 0 left out;
-    computed once per metrics table, seed and metric (cached like `stretches`)."""
-    key = (id(run.metrics), seed, metric)
+def _series(run, seed: int, metric: str, layer: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluated steps and values (mean over heads) of one metric of one seed, computed once per
+    metrics table, seed, metric and layer (cached like `stretches`; read-only, every caller shares
+    them)."""
+    key = (id(run.metrics), seed, metric, layer)
     if key not in _CURVES:
         m = run.metrics
-        a = m[(m.metric == metric) & (m.seed == seed)].groupby("step").value.mean()
-        a = a[a.index > 0]
-        steps, acc = a.index.to_numpy().copy(), a.to_numpy().copy()
-        steps.setflags(write=False)  # shared by every caller: read-only
-        acc.setflags(write=False)
-        _CURVES[key] = (run.metrics, (steps, acc))
+        m = m[(m.metric == metric) & (m.seed == seed)]
+        if layer is not None:
+            m = m[m.layer == layer]
+        a = m.groupby("step").value.mean()
+        steps, values = a.index.to_numpy().copy(), a.to_numpy().copy()
+        steps.setflags(write=False)
+        values.setflags(write=False)
+        _CURVES[key] = (run.metrics, (steps, values))
     return _CURVES[key][1]
+
+
+def acc_curve(run, seed: int, metric: str = "acc") -> tuple[np.ndarray, np.ndarray]:
+    """Evaluated steps and accuracy (mean over heads) of one seed of a run, step 0 left out."""
+    steps, values = _series(run, seed, metric)
+    return steps[steps > 0], values[steps > 0]
 
 
 def ceilings_of(run, seed: int) -> dict:
@@ -177,14 +186,6 @@ def longest_plateau(run, seed: int, reading: str, circuit: str) -> R.Stretch | N
 
 def window_value(run, seed: int, metric: str, layer: int | None, start: int, end: int) -> float:
     """Median of a metric (mean over heads) over the evaluations in [start, end]."""
-    key = (id(run.metrics), seed, metric, layer)
-    if key not in _CURVES:
-        m = run.metrics
-        m = m[(m.seed == seed) & (m.metric == metric)]
-        if layer is not None:
-            m = m[m.layer == layer]
-        a = m.groupby("step").value.mean()
-        _CURVES[key] = (run.metrics, (a.index.to_numpy(), a.to_numpy()))
-    steps, values = _CURVES[key][1]
+    steps, values = _series(run, seed, metric, layer)
     inside = values[(steps >= start) & (steps <= end)]
     return float(np.median(inside)) if len(inside) else float("nan")

@@ -11,7 +11,7 @@ import numpy as np
 from ...store.io import StoreError
 from ..heads import METRICS, roles, uniform_value
 from ..summaries import acc_curve, final_value, longest_plateau, plateau_middle, stretches, window_value
-from .measures import ABOUT, ABOVE, Measure, NotMeasured, join_settings
+from .measures import ABOUT, ABOVE, Measure, NotMeasured, join_settings, no_jump
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class MetricsSwitch(Measure):
         r = sr.run(self.settings[0], seed)
         found = stretches(r, seed, reading)
         if len(found) < 2:
-            return f"{len(found)} plateau(s): no jump between two", False
+            return no_jump(found)
 
         def drift(metric, layer, p):  # the change within a plateau: its last third against its first
             lo, hi = np.log10(max(p.start, 1)), np.log10(max(p.end, 1))
@@ -99,7 +99,6 @@ class OnePair(Measure):
     setting: str
     layer: int = 2
     share: float = 0.5
-
 
     def __call__(self, sr, seed, reading=None):
         r = sr.run(self.setting, seed)
@@ -161,7 +160,6 @@ class Roles(Measure):
     setting: str
     want: tuple[tuple[str, int], ...]
 
-
     def __call__(self, sr, seed, reading=None):
         f = roles(sr.run(self.setting, seed))
         end = f.groupby("head").apply(lambda d: d.role.iloc[-5:].mode().iloc[0], include_groups=False)
@@ -175,7 +173,6 @@ class Transient(Measure):
     bigram peaks, its layer-1 label attention is at least `ABOVE` over uniform (an SCC-like state)."""
 
     setting: str
-
 
     def __call__(self, sr, seed, reading=None):
         r = sr.run(self.setting, seed)

@@ -73,6 +73,11 @@ class Result:
     note: str = ""  # e.g. the seeds left out because they diverged
     diverged: list[int] = field(default_factory=list)  # seeds left out: their training diverged
 
+    def holds(self, seed: int, reading: str) -> bool:
+        """The claim holds for this seed under this reading (and its base shows what goes)."""
+        key = (seed, reading)
+        return self.cells[key][1] and (key not in self.base_cells or self.base_cells[key][1])
+
     @property
     def base(self) -> str:
         """How many seeds' base setting shows what a comparative claim says goes ("" otherwise)."""
@@ -161,8 +166,7 @@ def evaluate(claim: Claim, rates: dict[str, SweepRuns]) -> list[Result]:
         res.seeds, res.runs, res.diverged = seeds, sr.sweep.name, diverged
         read = [sr.run(label, s) for label in needed for s in seeds] or list(sr.runs)
         res.steps = (min(r.last_step for r in read), max(r.last_step for r in read))
-        judged = {k: (v, ok and (k not in res.base_cells or res.base_cells[k][1])) for k, (v, ok) in res.cells.items()}
-        res.verdict = verdict(judged, seeds, claim.readings)
+        res.verdict = verdict({k: (v, res.holds(*k)) for k, (v, _) in res.cells.items()}, seeds, claim.readings)
         res.note = "; ".join(([f"{len(diverged)} more diverged: {_seeds(diverged)}"] if diverged else [])
                              + ([f"{len(short)} more ended before {where}: {_seeds(short)}"] if short else []))
     return out

@@ -42,6 +42,11 @@ def join_settings(per: dict[str, str]) -> str:
     return "; ".join(f"{k}: {v}" if len(per) > 1 else v for k, v in per.items())
 
 
+def no_jump(found: list) -> tuple[str, bool]:
+    """What a measure of the jumps between plateaus shows where there are fewer than two."""
+    return f"{len(found)} plateau(s): no jump between two", False
+
+
 class Measure:
     """The interface of every measure (module doc)."""
 
@@ -195,7 +200,7 @@ class LossDrops(Measure):
         r = sr.run(self.settings[0], seed)
         found = stretches(r, seed, reading)
         if len(found) < 2:
-            return f"{len(found)} plateau(s): no jump between two", False
+            return no_jump(found)
         steps, loss = acc_curve(r, seed, "loss")
         drops = []
         for a, b in zip(found, found[1:]):
@@ -228,7 +233,7 @@ class DeltaAccRule(Measure):
         r = sr.run(self.settings[0], seed)
         found = stretches(r, seed, reading)
         if len(found) < 2:
-            return f"{len(found)} plateau(s): no jump between two", False
+            return no_jump(found)
         steps, acc = acc_curve(r, seed)
         clock, a = paper_clock(steps, r.config.train.lr), R.smoothed(steps, acc)
         dacc = np.interp(clock + self.dt, clock, a) - a
@@ -258,7 +263,6 @@ class FinalNear(Measure):
     target: str
     tol: float = NEAR
 
-
     def __call__(self, sr, seed, reading=None):
         r = sr.run(self.setting, seed)
         t = r.config.task
@@ -276,7 +280,6 @@ class AtStep(Measure):
     step: float
     target: float
     tol: float = ABOUT
-
 
     def __call__(self, sr, seed, reading=None):
         r = sr.run(self.setting, seed)
@@ -298,7 +301,6 @@ class Pause(Measure):
     strategy: str
     pause: bool = True
     flat_rule: ClassVar[bool] = True
-
 
     def __call__(self, sr, seed, reading=None):
         r = sr.run(self.setting, seed)
@@ -408,7 +410,6 @@ class LabelMean(Measure):
     setting: str
     low: float
     high: float
-
 
     def __call__(self, sr, seed, reading=None):
         r = sr.run(self.setting, seed)

@@ -51,8 +51,7 @@ def disagreements(results: list[Result]) -> pd.DataFrame:
             continue
         row = {"claim": r.claim.paper, "rate": r.rate}
         for reading in r.claim.readings:
-            ok = [s for s in r.seeds if r.cells[(s, reading)][1]
-                  and ((s, reading) not in r.base_cells or r.base_cells[(s, reading)][1])]
+            ok = [s for s in r.seeds if r.holds(s, reading)]
             row[reading] = f"{len(ok)}/{len(r.seeds)}" + (f": seed{'s' if len(ok) > 1 else ''} "
                                                           f"{', '.join(map(str, ok))}" if ok else "")
         rows.append(row)
