@@ -3,6 +3,8 @@ read as runs (`icmeta.store.pending`), each member shown up to the step `shown.j
 (`icmeta.experiments.queue.freeze`, `load_queue_progress`), and how closely `fast` stands in for
 the paper's settings (`icmeta.analysis.proxy`), on synthetic curves where the answer is known."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,6 +63,8 @@ def test_a_pending_state_reads_as_the_finished_run_cut_at_its_step_and_the_book_
 
     shutil.copytree(work / Q.run_name([b]), q / "runs" / Q.run_name([b]))
     finished = load_queue_progress("fig7a", ("T=1", "T=2"), (0,), root=tmp_path, overrides=TINY)
+    frozen = Q.read_shown(q)  # T=1 complete when frozen, T=2 not, though the folder now holds it
+    assert [Q.shown_complete(c, frozen) for c in (a, b)] == [True, False]
     pd.testing.assert_frame_equal(before.runs[1].metrics, finished.runs[1].metrics)
     assert finished.runs[1].info["status"] == "pending" and finished.runs[0].info["status"] == "complete"
     from icmeta.store.run import load_run
@@ -83,6 +87,23 @@ def test_a_pending_state_reads_as_the_finished_run_cut_at_its_step_and_the_book_
     with pytest.raises(StoreError, match="freeze") as e:
         load_queue_progress("fig7a", ("T=1", "T=2"), (0,), root=tmp_path, overrides=TINY)
     assert "\n" not in str(e.value)
+
+
+def test_the_plan_table_counts_what_the_pages_were_executed_with(tmp_path):
+    """Committing the queue's progress changes no page: the table and its numbers count the members
+    `shown.json` froze complete, whatever the folder holds since (a clean clone failed nbval when
+    they counted the folder)."""
+    q = tmp_path / "queue"
+    Q.write_plan([Q.Item("fig7a", ("T=1", "T=2"), (0,), "test")], q / "plan.json")
+    a, b = Q.queue_configs(Q.read_plan(q / "plan.json"))
+    assert Q.summary(q)["queue_done"] == 0
+    (q / Q.SHOWN).write_text(json.dumps({"trained": {Q.run_name([a]): a.train.steps, Q.run_name([b]): 10}}))
+    assert Q.summary(q)["queue_done"] == 1 and Q.plan_table(q).trained.tolist() == [1]
+    (q / "runs" / Q.run_name([b])).mkdir(parents=True)  # b finishes in the folder: nothing shown changes
+    assert Q.summary(q)["queue_done"] == 1 and Q.plan_table(q).trained.tolist() == [1]
+    # a member frozen complete on the other device counts too
+    (q / Q.SHOWN).write_text(json.dumps({"trained": {Q.run_name([Q.twin(b)]): b.train.steps}}))
+    assert Q.summary(q)["queue_done"] == 1
 
 
 def test_nothing_shown_is_one_line(tmp_path):

@@ -222,17 +222,24 @@ def read_shown(root: Path | str | None = None) -> dict:
         return empty
 
 
+def shown_complete(c: Config, shown: dict) -> bool:
+    """Whether `shown` (`read_shown`) froze queue member `c` fully trained (on either device)."""
+    return any(shown["trained"].get(run_name([k]), 0) >= c.train.steps for k in (c, twin(c)))
+
+
 def plan_table(root: Path | str | None = None):
     """The queue as a table, one row per item: the sweep, its settings, seeds, steps, its models and
-    how many of them are trained (stored in ``runs/``), and the claims that queued it
-    (their verdicts at the lower rates are in plan.json's ``why``)."""
+    how many of them were fully trained when the book's pages were last executed (``shown.json``,
+    so that committing the queue's progress changes no page until `freeze`), and the claims that
+    queued it (their verdicts at the lower rates are in plan.json's ``why``)."""
     import pandas as pd
 
     q = queue_root(root)
+    shown = read_shown(root)
     rows = []
     for item in read_plan(q / "plan.json"):
         ms = item.members()
-        done = sum(find_member(m.config, q / "runs") is not None for m in ms)
+        done = sum(shown_complete(m.config, shown) for m in ms)
         rows.append({"sweep": item.sweep, "settings": ", ".join(item.labels) or "all",
                      "seeds": len(item.seeds), "steps": f"{ms[0].config.train.steps:,}", "models": len(ms),
                      "trained": done, "claims": ", ".join(item.claims)})
@@ -240,10 +247,11 @@ def plan_table(root: Path | str | None = None):
 
 
 def summary(root: Path | str | None = None) -> dict:
-    """The queue in four numbers: items, models (each counted once), model-steps, and models
-    trained so far."""
+    """The queue in four numbers: items, models (each counted once), model-steps, and models fully
+    trained when the pages were last executed (``shown.json``, as in `plan_table`)."""
     q = queue_root(root)
     configs = queue_configs(read_plan(q / "plan.json"))
+    shown = read_shown(root)
     return {"queue_items": len(read_plan(q / "plan.json")), "queue_members": len(configs),
             "queue_model_steps": model_steps(configs),
-            "queue_done": sum(find_member(c, q / "runs") is not None for c in configs)}
+            "queue_done": sum(shown_complete(c, shown) for c in configs)}
