@@ -8,10 +8,14 @@ PNG, the figure's dpi, ``bbox_inches="tight"``) and its smallest text measured
 (`icmeta.book.display.smallest_text_px`: points at that dpi, scaled to the 672 px text column when
 the PNG is wider). Prints one line per image, worst first:
 
-    name  stem  png width  smallest text px  (the smallest text)
+    name  stem  png width  smallest text px  narrowest map px  (the smallest text)
+
+and under it any break of the colour rules (`icmeta.plots.palette.misuses`).
 
 Figures whose inputs are not stored (e.g. the GPT2-XL table of Fig. 10) are skipped with a line
 saying so. Exit status 1 when an image's smallest text is below ``--min`` px (default 9).
+
+Exit status 1 also for a map under 150 px or a colour-rule break.
 
 Usage: python scripts/legibility.py [NAME ...] [--preset fast] [--seeds 0 1 2] [--root RUNS] [--min 9] [--out DIR]
 """
@@ -30,9 +34,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from icmeta import figures  # noqa: E402
-from icmeta.book.display import COLUMN_PX, inline_png, png_width, text_px  # noqa: E402
+from icmeta.book.display import COLUMN_PX, inline_png, map_px, png_width, text_px  # noqa: E402
+from icmeta.plots.palette import misuses  # noqa: E402
 
 MIN_PX = 9.0
+MIN_MAP_PX = 150.0
 
 
 def inputs(name: str, preset_name: str, seeds, root) -> dict:
@@ -58,8 +64,10 @@ def measure(name: str, out: Path | None = None, **got) -> list[dict]:
             width = png_width(png)
             sizes = text_px(fig, width, COLUMN_PX)
             px, text = sizes[0] if sizes else (float("inf"), "")
+            maps = map_px(fig, width)
             rows.append({"name": name, "stem": stem, "width": width, "px": px, "text": text,
-                         "figsize": tuple(round(float(x), 2) for x in fig.get_size_inches())})
+                         "figsize": tuple(round(float(x), 2) for x in fig.get_size_inches()),
+                         "map": maps[0] if maps else None, "colours": misuses(fig)})
         finally:
             plt.close(fig)
     return rows
@@ -83,16 +91,23 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows += measure(name, args.out, **got)
     rows.sort(key=lambda r: r["px"])
-    print(f"{'name':<16} {'stem':<20} {'figsize in':>12} {'png px':>7} {'text px':>8}  smallest text")
+    print(f"{'name':<16} {'stem':<20} {'figsize in':>12} {'png px':>7} {'text px':>8} {'map px':>7}  smallest text")
     for r in rows:
         size = f"{r['figsize'][0]:g}x{r['figsize'][1]:g}"
-        flag = "  <-- below" if r["px"] < args.min else ""
-        print(f"{r['name']:<16} {r['stem']:<20} {size:>12} {r['width']:>7} {r['px']:>8.1f}  {r['text'][:30]!r}{flag}")
+        flag = "  <-- text below" if r["px"] < args.min else ""
+        flag += "  <-- maps narrow" if r["map"] is not None and r["map"] < MIN_MAP_PX else ""
+        maps = f"{r['map']:.0f}" if r["map"] is not None else "–"
+        print(f"{r['name']:<16} {r['stem']:<20} {size:>12} {r['width']:>7} {r['px']:>8.1f} {maps:>7}  {r['text'][:30]!r}{flag}")
+        for c in r["colours"]:
+            print(f"    colour: {c}")
     for name, why in skipped:
         print(f"skipped {name}: inputs not stored ({why})")
     below = [r for r in rows if r["px"] < args.min]
-    print(f"{len(rows)} images, {len(below)} below {args.min:g} px, {len(skipped)} figures skipped")
-    return 1 if below else 0
+    narrow = [r for r in rows if r["map"] is not None and r["map"] < MIN_MAP_PX]
+    wrong = [r for r in rows if r["colours"]]
+    print(f"{len(rows)} images, {len(below)} below {args.min:g} px, {len(narrow)} with maps under {MIN_MAP_PX:g} px, "
+          f"{len(wrong)} breaking the colour rules, {len(skipped)} figures skipped")
+    return 1 if below or narrow or wrong else 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from IPython.core.formatters import format_display_data  # noqa: E402
 
@@ -24,6 +25,7 @@ from icmeta.book.display import GluedFigure, inline_png, png_width, smallest_tex
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
 MIN_PX = 9.0
+MIN_MAP_PX = 150  # an attention map's width in the page
 GLUED_PNG = "application/papermill.record/image/png"
 
 
@@ -125,3 +127,21 @@ def test_every_glued_figure_in_the_notebooks_is_legible(path):
              if meta.get("smallest_text_px") is not None and meta["smallest_text_px"] < MIN_PX]
     assert not missing, f"{path.name}: no smallest_text_px stored for {', '.join(missing)} (re-run the notebook)"
     assert not small, f"{path.name}: smallest text below {MIN_PX:g} px in the page: {'; '.join(small)}"
+    narrow = [f"{name}: {meta['smallest_map_px']} px" for name, meta in figures
+              if meta.get("smallest_map_px", MIN_MAP_PX) < MIN_MAP_PX]
+    assert not narrow, f"{path.name}: attention maps narrower than {MIN_MAP_PX} px in the page: {'; '.join(narrow)}"
+
+
+def test_the_glued_figure_stores_its_narrowest_map():
+    from icmeta.plots.style import head_grid
+
+    fig = head_grid(np.full((2, 4, 9, 9), 1 / 9))  # 4 heads: laid out heads down, each map at least MIN_MAP inches
+    glued = GluedFigure(fig)
+    plt.close(fig)
+    meta = format_display_data(glued)[1]["image/png"]
+    assert MIN_MAP_PX <= meta["smallest_map_px"] < 300
+    fig, ax = plt.subplots(figsize=(8, 1.2))  # a map squeezed into a short figure: narrow, and measured so
+    ax.imshow(np.eye(9))
+    glued = GluedFigure(fig)
+    plt.close(fig)
+    assert format_display_data(glued)[1]["image/png"]["smallest_map_px"] < MIN_MAP_PX

@@ -27,6 +27,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from icmeta import figures, llm
+from icmeta.book.display import inline_png, map_px, png_width
+from icmeta.plots import palette
 from icmeta.analysis.phases import run_phases
 from icmeta.core import bayes
 from icmeta.experiments import Sweep, load_sweep
@@ -36,6 +38,7 @@ from icmeta.train import load_or_train
 from icmeta.train.runner import plan_groups, train_group
 
 pytestmark = pytest.mark.slow
+MIN_MAP_PX = 150  # an attention map's width in the page (as tests/test_legibility.py asks of the book's)
 
 SEEDS = [0, 1]
 # The main run trains 120 steps (a plateau for the exercise to draw), the sweeps 60; the variants
@@ -231,6 +234,10 @@ def test_registered_figure_draws_from_a_tiny_stored_run(name, store):
             assert isinstance(fig, Figure), (stem, type(fig))
             assert fig.axes, f"{stem}: no axes"
             assert any(_drawn(ax) for ax in fig.axes), f"{stem}: no lines, images, collections or patches"
+            assert palette.misuses(fig) == [], stem  # levels in their palette, shading by level only
+            width = png_width(inline_png(fig))
+            narrow = [px for px in map_px(fig, width) if px < MIN_MAP_PX]
+            assert not narrow, f"{stem}: attention maps {narrow} px wide in the page, under {MIN_MAP_PX}"
     finally:
         for fig in figs.values():
             plt.close(fig)

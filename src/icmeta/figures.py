@@ -30,6 +30,7 @@ from .experiments.load import (
 from .experiments.sweeps import GPU_CHECKS
 from .llm import load_results, stand_in_metrics
 from .plots import heads, llm, main_run, schematics, sweeps
+from .plots.style import start_log_axes
 from .presets import PRESET_SEEDS, preset
 
 Loader = Callable[[str, Sequence[int], "Path | None"], dict]
@@ -192,6 +193,8 @@ def draw(name: str, **inputs) -> dict[str, Any]:
     params = inspect.signature(e.draw).parameters
     figs = e.draw(**{k: v for k, v in inputs.items() if k in params})
     figs = figs if isinstance(figs, tuple) else (figs,)
+    for fig in figs:
+        start_log_axes(fig)
     return dict(zip(e.stems, figs, strict=True))
 
 

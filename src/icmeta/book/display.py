@@ -253,6 +253,15 @@ def smallest_text_px(fig, png_width_px: float, column_px: float = COLUMN_PX, dpi
     return sizes[0][0] if sizes else float("inf")
 
 
+def map_px(fig, png_width_px: float, column_px: float = COLUMN_PX) -> list[float]:
+    """The width, in pixels of the built page, of every axes of `fig` that shows an image (an
+    attention map), narrowest first: its drawn width at the figure's dpi, scaled as `text_px`
+    scales text."""
+    fig.draw_without_rendering()
+    scale = min(1.0, column_px / png_width_px) if png_width_px else 1.0
+    return sorted(ax.get_window_extent().width * scale for ax in fig.axes if ax.images and ax.get_visible())
+
+
 def png_width(png: bytes | str | None) -> int | None:
     """The width in pixels of a PNG (bytes, or base64 text as a kernel's formatter may return it)."""
     import base64
@@ -268,7 +277,8 @@ class GluedFigure:
     """A drawn figure for ``myst_nb.glue``: ``image/png`` as the inline backend draws the Figure,
     ``text/plain`` its `fingerprint` (taken after the PNG was drawn, so it sees the laid-out axes),
     and in the PNG's metadata ``smallest_text_px`` (`smallest_text_px` at the PNG's width, rounded
-    down to 0.1 px; absent for a figure without text). nbval does not compare output metadata."""
+    down to 0.1 px; absent for a figure without text) and ``smallest_map_px`` (the narrowest
+    attention map, `map_px`; absent for a figure without one). nbval does not compare output metadata."""
 
     def __init__(self, fig):
         self.png = inline_png(fig)
@@ -276,15 +286,17 @@ class GluedFigure:
         width = png_width(self.png)
         px = smallest_text_px(fig, width) if width else float("inf")
         self.smallest_text_px = math.floor(px * 10) / 10 if math.isfinite(px) else None
+        maps = map_px(fig, width) if width else []
+        self.smallest_map_px = math.floor(maps[0]) if maps else None
 
     def _repr_png_(self):
         return self.png
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         # no data here (the PNG and the text come from _repr_png_ and __repr__), only the PNG's metadata
-        if self.smallest_text_px is None:
-            return None
-        return {}, {"image/png": {"smallest_text_px": self.smallest_text_px}}
+        meta = {k: v for k, v in (("smallest_text_px", self.smallest_text_px), ("smallest_map_px", self.smallest_map_px))
+                if v is not None}
+        return ({}, {"image/png": meta}) if meta else None
 
     def __repr__(self) -> str:
         return self.text

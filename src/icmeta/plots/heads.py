@@ -18,15 +18,13 @@ from ..analysis.summaries import (
     nearest_snapshot,
 )
 from ..experiments.load import SweepRuns
+from .palette import LEVEL_SHADE, METRICS as METRIC_COLORS, level_line, ordered, rate_style, setting_colors, shade
 from .style import (
-    CIRCUIT_COLORS,
-    METRIC_COLORS,
     PAGE_WIDTH,
-    RATE_COLORS,
     SMALLEST_FONT,
     draw_map,
     head_grid,
-    setting_colors,
+    map_colorbar,
 )
 from .sweeps import attention_maps, sweep_grid
 
@@ -104,8 +102,8 @@ def _role_band(ax, d: pd.DataFrame) -> None:
     roles_ = d.role.to_numpy()
     starts = [0, *(i for i in range(1, len(roles_)) if roles_[i] != roles_[i - 1])]
     for a, b in zip(starts, [*starts[1:], len(roles_) - 1]):
-        if roles_[a] in CIRCUIT_COLORS and b > a:
-            ax.axvspan(steps[a], steps[b], ymin=0, ymax=0.06, color=CIRCUIT_COLORS[roles_[a]], lw=0)
+        if roles_[a] in LEVEL_SHADE and roles_[a] != "one level" and b > a:
+            shade(ax, steps[a], steps[b], roles_[a], ymin=0, ymax=0.06)
 
 
 def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
@@ -153,7 +151,7 @@ def end_maps(sr: SweepRuns, label: str, seed: int = 0):
     fig, axes = plt.subplots(1, nl, figsize=(size * nl + 1.0, size + 0.4), layout="constrained", squeeze=False)
     for layer in range(nl):
         im = draw_map(axes[0][layer], maps[layer], title=f"layer {layer + 1}", vmax=vmax, yticklabels=layer == 0)
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="attention")
+    map_colorbar(fig, im, axes[0].tolist(), vmax=vmax)
     fig.suptitle(f"{label}, lr {r.config.train.lr:g}, seed {seed}, step {int(pats['steps'][-1]):,}", fontsize=9)
     return fig
 
@@ -173,8 +171,8 @@ def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "lay
     runs = [sr.run(label, seed) for label in labels]
     pats = [r.patterns(seed=seed) for r in runs]
     depth = max(p["mean"].shape[1] for p in pats)
-    size = min(2.1, (PAGE_WIDTH - 0.4) / len(runs))  # each map, inches: the columns fit the page's width
-    fig, axes = plt.subplots(depth, len(runs), figsize=(size * len(runs) + 0.4, (size - 0.1) * depth), layout="constrained",
+    size = min(2.1, (PAGE_WIDTH - 0.4) / len(runs))  # each map, inches: the columns fit the page (colour bar below)
+    fig, axes = plt.subplots(depth, len(runs), figsize=(size * len(runs) + 0.4, size * depth + 0.6), layout="constrained",
                              squeeze=False)
     layers = [p["mean"].shape[1] for p in pats]
     for j, (label, p) in enumerate(zip(labels, pats)):
@@ -184,8 +182,10 @@ def fig23(sr: SweepRuns, labels: tuple[str, ...] = ("layers=3", "layers=4", "lay
                 ax.axis("off")
                 continue
             first = min(k for k, n in enumerate(layers) if n > layer)  # the first column with this layer
-            draw_map(ax, p["mean"][-1, layer].mean(0), title=label if layer == 0 else None,
-                     ylabel=f"layer {layer + 1}" if j == first else None)
+            im = draw_map(ax, p["mean"][-1, layer].mean(0), title=label if layer == 0 else None,
+                          ylabel=f"layer {layer + 1}" if j == first else None, yticklabels=j == first,
+                          xticklabels=layer == layers[j] - 1)
+    map_colorbar(fig, im, [ax for ax in axes.ravel() if ax.images], location="bottom")
     fig.suptitle(f"seed {seed}, step {int(pats[0]['steps'][-1]):,}", fontsize=9)
     return fig
 
@@ -197,7 +197,7 @@ def fig21(sr: SweepRuns):
     accuracy_overlay(sr, ax=axes[0])
     axes[0].set_title("query accuracy", fontsize=9)
     N = sr.members[0].config.task.N
-    pal = sns.color_palette("rocket", N + 1)
+    pal = ordered(N + 1)
     for m, r in sr.pairs():
         if m.config.train.loss != "all_labels":
             continue
@@ -222,17 +222,20 @@ def fig22(sr: SweepRuns):
 def fig16_paper(fast: SweepRuns, slow: SweepRuns, gpu: SweepRuns, xlim: tuple[float, float] = (3e3, 2e5)):
     """Fig. 16's 2 and 4 heads at three rates (`fast`, its lr check, the paper's lr 0.01 from a
     GPU) on the paper's clock (step x lr / 0.01), one colour per rate and one line per seed, zoomed
-    in on `xlim`, where the runs pass the context-free level (gray: its ceiling, mean over seeds)."""
+    in on `xlim`, where the runs pass the context-free level (its ceiling in its level's colour, mean
+    over seeds); each rate in its colour, with its marker and dashes."""
 
     df = clock_frame(fast, slow, gpu)
     lrs = list(dict.fromkeys(df.lr))
     height = min(3.2, (PAGE_WIDTH - 1.0) / (df.label.nunique() * 1.3))  # the panels and the legend fit the page's width
-    g = sns.relplot(data=df, x="clock", y="value", col="label", hue="lr", hue_order=lrs, units="seed",
-                    estimator=None, kind="line", palette=dict(zip(lrs, RATE_COLORS)), height=height, aspect=1.3,
-                    linewidth=1.0)
+    styles = {lr: rate_style(float(lr.split()[-1])) for lr in lrs}
+    g = sns.relplot(data=df, x="clock", y="value", col="label", hue="lr", hue_order=lrs, style="lr", style_order=lrs,
+                    units="seed", estimator=None, kind="line", palette={k: s.color for k, s in styles.items()},
+                    dashes={k: s.dashes or "" for k, s in styles.items()}, markers={k: s.marker for k, s in styles.items()},
+                    markevery=0.08, markersize=3.5, height=height, aspect=1.3, linewidth=1.0)
     for label, ax in g.axes_dict.items():
         ceil = np.mean([r.ceilings()[0]["ignore"] for r in gpu.runs_of(label)])
-        ax.axhline(ceil, color="gray", ls=":", lw=0.9)
+        level_line(ax, float(ceil), "NCC", ls=":", lw=0.9)
         ax.set_xscale("log")
         ax.set_title(label, fontsize=9)
     g.set(ylim=(0, 1.02), xlim=xlim)

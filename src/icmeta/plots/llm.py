@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..llm import METRICS
+from .palette import METRICS as METRIC_COLORS
 
 
 def fig10(table: pd.DataFrame, title: str = ""):
@@ -13,7 +14,8 @@ def fig10(table: pd.DataFrame, title: str = ""):
     from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 3.2), layout="constrained")
-    for name, c in zip(METRICS, ("tab:orange", "tab:red", "tab:blue")):
+    for name in METRICS:
+        c = METRIC_COLORS[name]
         ax.plot(table.layer, table[name], marker="o", ms=3, lw=1.2, color=c, label=name.replace("_", " ").title())
         se = table.get(f"{name}_se")
         if se is not None and se.notna().all():

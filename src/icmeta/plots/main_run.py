@@ -23,16 +23,18 @@ from ..analysis.summaries import (
     plateau_middle,
     shuffled_plateaus,
 )
+from .palette import LAYER_STYLES, METRICS, rate_kw, seed_color, shade
 from .style import (
-    LAYER_COLORS,
     METRIC_TITLES,
     PAGE_WIDTH,
-    RATE_COLORS,
     SMALLEST_FONT,
     ceiling_lines,
     draw_map,
+    map_colorbar,
     shade_phases,
 )
+
+LOSS_COLOR = "#99000d"  # the loss on a twin axis: dark red, no level's hue
 
 
 def series(metrics: pd.DataFrame, metric: str, member: str | None = None, seed: int | None = None,
@@ -54,21 +56,29 @@ def _detect(metrics: pd.DataFrame, member: str, seed: int, floors: dict | None =
     return P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=(floors or {}).get((member, seed)))
 
 
+def _shade(ax, run, metrics: pd.DataFrame, member: str, seed: int) -> P.Phases:
+    """Detect one member's plateaus and shade each by the level it sits at; returns the phases."""
+    ph = _detect(metrics, member, seed, run_floors(run))
+    shade_phases(ax, ph, next((c for c in run.ceilings() if (c["label"], c["seed"]) == (member, seed)), None))
+    return ph
+
+
 def _members(metrics: pd.DataFrame) -> list[tuple[str, int]]:
     return [tuple(x) for x in metrics[["member", "seed"]].drop_duplicates().itertuples(index=False)]
 
 
 def accuracy_curves(run, ceilings: bool = True, member: str | None = None, ax=None, title: str = ""):
-    """Accuracy over steps (log axis) for every seed, phases of the first seed shaded,
-    with the Bayes-ideal ceilings of the three strategies as dotted lines."""
+    """Accuracy over steps (log axis) for every seed (each in its seed colour, the first drawn
+    strongest), the first seed's plateaus shaded by level, and the Bayes-ideal ceilings of the
+    three strategies in their levels' colours."""
     m = run.metrics if member is None else run.metrics[run.metrics.member == member]
     members = _members(m)
     ax = ax or plt.subplots(figsize=(5, 3.2))[1]
-    ph = _detect(m, *members[0], run_floors(run))
-    shade_phases(ax, ph)
+    _shade(ax, run, m, *members[0])
     for i, (r, s) in enumerate(members):
         a = series(m, "acc", r, s)
-        ax.plot(a.step.clip(lower=1), a.value, color="k", alpha=1.0 if i == 0 else 0.35, lw=1.2, label=f"seed {s}")
+        ax.plot(a.step.clip(lower=1), a.value, color=seed_color(s), alpha=1.0 if i == 0 else 0.6, lw=1.2 if i == 0 else 0.9,
+                label=f"seed {s}")
     if ceilings:
         ceiling_lines(ax, [c for c in run.ceilings() if member is None or c["label"] == member], legend=True, lw=0.9)
     ax.set_xscale("log")
@@ -91,7 +101,7 @@ def fig2(run, phase_steps: list[int] | None = None):
         phase_steps = [_mid_step(p, pats["steps"]) for p in ph.phases]
     n = max(1, len(phase_steps))
     nl = pats["mean"].shape[1]
-    size = min(1.9, (PAGE_WIDTH - 0.5) / n)  # each map, inches: the columns fit the page's width
+    size = min(1.9, (PAGE_WIDTH - 0.5 - 0.6) / n)  # each map, inches: the columns and the colour bar fit the page
     fig = plt.figure(figsize=(PAGE_WIDTH, 2.7 + (size + 0.25) * nl), layout="constrained")
     gs = fig.add_gridspec(1 + nl, n, height_ratios=[2.5] + [size] * nl)
     ax = fig.add_subplot(gs[0, :])
@@ -99,16 +109,21 @@ def fig2(run, phase_steps: list[int] | None = None):
     ax2 = ax.twinx()
     for i, (r, s) in enumerate(_members(m)):
         lo = series(m, "loss", r, s)
-        ax2.plot(lo.step.clip(lower=1), lo.value, color="tab:orange", alpha=1.0 if i == 0 else 0.35, lw=1)
-    ax2.set_ylabel("loss", color="tab:orange")
+        ax2.plot(lo.step.clip(lower=1), lo.value, color=LOSS_COLOR, alpha=1.0 if i == 0 else 0.35, lw=0.8, ls="--")
+    ax2.set_ylabel("loss (dashed)", color=LOSS_COLOR)
     ax.legend(fontsize=SMALLEST_FONT, loc="upper left", ncol=2)
+    maps = []
     for j, step in enumerate(phase_steps):
         i = int(np.searchsorted(pats["steps"], step))
         i = min(i, len(pats["steps"]) - 1)
         for layer in range(nl):
-            draw_map(fig.add_subplot(gs[1 + layer, j]), pats["mean"][i, layer].mean(0),
-                     title=f"phase {j + 1}\nstep {int(pats['steps'][i])}" if layer == 0 else None,
-                     ylabel=f"layer {layer + 1}" if j == 0 else None)
+            ax_map = fig.add_subplot(gs[1 + layer, j])
+            im = draw_map(ax_map, pats["mean"][i, layer].mean(0),
+                          title=f"phase {j + 1}\nstep {int(pats['steps'][i])}" if layer == 0 else None,
+                          ylabel=f"layer {layer + 1}" if j == 0 else None, yticklabels=j == 0, xticklabels=layer == nl - 1)
+            maps.append(ax_map)
+    if maps:
+        map_colorbar(fig, im, maps)
     return fig
 
 
@@ -132,9 +147,10 @@ def fig3(run, member: str | None = None, seed: int | None = None):
     r, s = (member, seed) if member is not None else _members(m)[0]
     dt = next(c.train.delta_t for c, l in zip(run.configs, run.labels) if (l, c.seed) == (r, s))
     acc = series(m, "acc", r, s)
+    ceil = next((c for c in run.ceilings() if (c["label"], c["seed"]) == (r, s)), None)
     ph = P.detect(acc.step.to_numpy(), acc.value.to_numpy(), floor=run_floors(run).get((r, s)))
     fig, (a1, a2) = plt.subplots(2, 1, figsize=(6, 4.4), sharex=True, layout="constrained")
-    shade_phases(a1, ph)
+    shade_phases(a1, ph, ceil)
     a1.plot(acc.step.clip(lower=1), acc.value, color="k", lw=0.6, alpha=0.5, label="every evaluation")
     a1.plot(np.maximum(ph.grid, 1), ph.grid_acc, color="k", lw=1.4, marker=".", ms=3, label="log grid (median per cell)")
     a1.set_ylabel("accuracy")
@@ -146,8 +162,8 @@ def fig3(run, member: str | None = None, seed: int | None = None):
             label="ΔAcc on the log grid")
     a2.plot(np.maximum(ph.grid, 1), ph.slope, color="tab:purple", lw=1.6, label="local linear slope (used)")
     a2.axhline(P.THRESHOLD, color="r", ls=":", lw=0.8, label=f"paper's threshold {P.THRESHOLD}")
-    a2.axhline(P.FLAT, color="tab:green", ls="--", lw=0.8, label=f"plateau: at most {P.FLAT}")
-    shade_phases(a2, ph)
+    a2.axhline(P.FLAT, color="k", ls="--", lw=0.8, label=f"plateau: at most {P.FLAT}")
+    shade_phases(a2, ph, ceil)
     for b in ph.boundaries:
         for a in (a1, a2):
             a.axvline(b, color="r", lw=0.8, alpha=0.7)
@@ -162,19 +178,19 @@ def fig3(run, member: str | None = None, seed: int | None = None):
 
 def metric_panels(axes, run, member: str | None = None, title_prefix: str = "", titles: bool = True,
                   xlabel: bool = True, legend: bool = True) -> None:
-    """Bigram, Label Attention and Chunk Example per layer (layer 1 blue, layer 2 red) on three
-    axes, every seed (the first dark), the phases of the first seed shaded; each axes titled with
-    its metric (`titles`), "step" under each (`xlabel`), the layers' legend on the first (`legend`)."""
+    """Bigram, Label Attention and Chunk Example per layer (each metric in its colour, layer 1
+    solid, layer 2 dashed) on three axes, every seed (the first dark), the first seed's plateaus
+    shaded by level; each axes titled with its metric (`titles`), "step" under each (`xlabel`), the
+    layers' legend on the first (`legend`)."""
     m = run.metrics if member is None else run.metrics[run.metrics.member == member]
     members = _members(m)
-    ph = _detect(m, *members[0], run_floors(run))
     for ax, (name, title) in zip(axes, METRIC_TITLES.items()):
-        shade_phases(ax, ph)
+        _shade(ax, run, m, *members[0])
         d = series(m, name)
         for layer, g in d.groupby("layer"):
             for i, (r, s) in enumerate(members):
                 gg = g[(g.member == r) & (g.seed == s)]
-                ax.plot(gg.step.clip(lower=1), gg.value, color=LAYER_COLORS.get(int(layer), "k"),
+                ax.plot(gg.step.clip(lower=1), gg.value, color=METRICS[name], ls=LAYER_STYLES.get(int(layer), "-"),
                         alpha=1.0 if i == 0 else 0.35, lw=1.1, label=f"layer {int(layer)}" if i == 0 else None)
         ax.set_xscale("log")
         if titles:
@@ -209,16 +225,17 @@ def main_result(run):
 
 def lr_clock(main, gpu):
     """The main run (`fast`) beside the archived `paper` run (lr 0.01, from a GPU) on the paper's clock
-    (`icmeta.analysis.summaries.paper_clock`): seed 0 dark and the others light, a 5-point running
-    median; each legend names its learning rate, batch and length."""
+    (`icmeta.analysis.summaries.paper_clock`), each in its rate's colour, marker and dashes: seed 0
+    dark and the others light, a 5-point running median; each legend names its learning rate, batch
+    and length."""
     fig, ax = plt.subplots(figsize=(6.5, 3.2), layout="constrained")
-    for r, color in ((main, "k"), (gpu, "tab:green")):
+    for r in (main, gpu):
         c = r.config.train
         name = f"lr {c.lr:g}, batch {c.batch_size}, {r.last_step:,} steps"
         for i, (seed, g) in enumerate(r.metrics[r.metrics.metric == "acc"].groupby("seed")):
             g = g.sort_values("step")
             ax.plot(paper_clock(g.step, c.lr).clip(lower=1), g.value.rolling(5, center=True, min_periods=1).median(),
-                    color=color, alpha=1 if i == 0 else 0.35, lw=1, label=name if i == 0 else None)
+                    **rate_kw(c.lr), alpha=1 if i == 0 else 0.35, lw=1, label=name if i == 0 else None)
     ax.set_xscale("log")
     ax.set_xlim(100, None)
     ax.set_xlabel(CLOCK_LABEL)
@@ -272,22 +289,21 @@ def shuffled_plateau_maps(run, seed: int):
         ax.text(0.5, 0.5, f"seed {seed}: no plateau detected, no maps to name", ha="center", va="center")
         return fig
     pats = run.patterns(seed=seed)
-    fig, axes = plt.subplots(2, len(shown), figsize=(2.2 * len(shown), 4.4), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(2, len(shown), figsize=(2.0 * len(shown) + 0.9, 4.4), layout="constrained", squeeze=False)
     for col, row in enumerate(shown.itertuples()):
         at = nearest_snapshot(pats["steps"], row.step)
         for layer in (0, 1):
-            draw_map(axes[layer][col], pats["mean"][at, layer].mean(0), title=f"map {row.map}" if layer == 0 else None,
-                     ylabel=f"layer {layer + 1}" if col == 0 else None)
+            im = draw_map(axes[layer][col], pats["mean"][at, layer].mean(0), title=f"map {row.map}" if layer == 0 else None,
+                          ylabel=f"layer {layer + 1}" if col == 0 else None, yticklabels=col == 0, xticklabels=layer == 1)
+    map_colorbar(fig, im, axes.ravel().tolist())
     return fig
-
-
-READING_COLORS = {"detector": "#7570b3", "flat": "#1b9e77", "shoulder": "#d95f02", "steps": "#e7298a"}
 
 
 def readings(run, seed: int):
     """One seed's accuracy read by each rule (`icmeta.analysis.readings`), one panel per reading:
-    the curve, its plateaus shaded and labelled by the circuit whose ceiling is nearest, and the
-    three Bayes ceilings of the seed's data draw."""
+    the curve, its plateaus shaded by the level whose ceiling is nearest (side-by-side stretches
+    at one level told apart by their tint's strength) and labelled with it, and the three Bayes
+    ceilings of the seed's data draw in their levels' colours."""
     steps, acc = claim_curve(run, seed)
     ceil = ceilings_of(run, seed)
     fig, axes = plt.subplots(len(READINGS), 1, figsize=(6.4, 2.0 * len(READINGS)), layout="constrained", sharex=True)
@@ -295,7 +311,7 @@ def readings(run, seed: int):
         found = read(reading, steps, acc, ceil)
         names = circuits(found, ceil)
         for i, (s, name) in enumerate(zip(found, names)):
-            ax.axvspan(s.start, s.end, color=READING_COLORS[reading], alpha=0.25 if i % 2 else 0.4, lw=0)
+            shade(ax, s.start, s.end, name, alpha=0.55 if i % 2 else 1.0)
             if i == 0 or names[i - 1] != name:  # side-by-side stretches of one level: named once
                 ax.text(s.start, min(s.level + 0.06, 1.02), name, ha="left", fontsize=8)
         ax.plot(steps, acc, color="k", lw=0.7)
@@ -310,8 +326,8 @@ def readings(run, seed: int):
 
 def paper_settings(progress, fast):
     """The paper-rate queue's main result so far beside the same seeds at `fast`, on the paper's
-    clock: one panel per seed the queue has trained (two columns), the paper's settings in the
-    lr 0.01 colour and `fast` in the lr 0.1 colour (`RATE_COLORS`), each a 5-point running median;
+    clock: one panel per seed the queue has trained (two columns), each rate in its colour, marker
+    and dashes (`icmeta.plots.palette.RATES`), each a 5-point running median;
     a seed still training ends where it has got to (its title says how far)."""
     pairs = progress.pairs()
     rows = max(1, -(-len(pairs) // 2))
@@ -320,13 +336,13 @@ def paper_settings(progress, fast):
     end = max(m.config.train.steps for m, _ in pairs) if pairs else 400_000
     for ax, (m, r) in zip(axes.flat, pairs):
         found = [rf for mf, rf in fast.pairs() if mf.seed == m.seed]
-        for run, color, name in ((found[0] if found else None, RATE_COLORS[0], "fast (lr 0.1, batch 64)"),
-                                 (r, RATE_COLORS[2], "paper (lr 0.01, batch 128)")):
+        for run in (found[0] if found else None, r):
             if run is None:
                 continue
+            c = run.config.train
             g = run.metrics[(run.metrics.metric == "acc") & (run.metrics.step > 0)].sort_values("step")
-            ax.plot(paper_clock(g.step, run.config.train.lr), g.value.rolling(5, center=True, min_periods=1).median(),
-                    color=color, lw=1, label=name)
+            ax.plot(paper_clock(g.step, c.lr), g.value.rolling(5, center=True, min_periods=1).median(),
+                    **rate_kw(c.lr), lw=1, label=f"lr {c.lr:g}, batch {c.batch_size}")
         state = "done" if r.info.get("status") == "complete" else "so far"
         ax.set_title(f"seed {m.seed}: {r.last_step:,} of {m.config.train.steps:,} steps ({state})",
                      fontsize=SMALLEST_FONT + 1)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-import seaborn as sns
 
-from .style import PAGE_WIDTH, PHASE_COLORS, ROLE_COLORS, SMALLEST_FONT, tick_labels
+from .palette import LEVEL_SHADE, mark_level, ordered
+from .style import PAGE_WIDTH, ROLE_COLORS, SMALLEST_FONT, tick_labels
 
 
 def fig1(config, example: dict | None = None):
@@ -46,7 +46,8 @@ def fig1(config, example: dict | None = None):
     p.axis("off")
     for j, (name, desc, acc) in enumerate(steps):
         y = 2 - j
-        p.add_patch(FancyBboxPatch((-0.4, y - 0.32), 1.9, 0.64, boxstyle="round,pad=0.02", fc=PHASE_COLORS[j], ec="none"))
+        p.add_patch(mark_level(FancyBboxPatch((-0.4, y - 0.32), 1.9, 0.64, boxstyle="round,pad=0.02", fc=LEVEL_SHADE[name],
+                                              ec="none"), name))
         p.text(0.55, y, f"phase {j + 1}: {name}", ha="center", va="center", fontsize=7.5, weight="bold")
         p.text(1.8, y, f"{desc}  (accuracy {acc} at T = 3)", va="center", fontsize=7.5)
     b.set_xlim(-0.1, 10.1)
@@ -63,7 +64,7 @@ def fig1(config, example: dict | None = None):
         b.add_patch(FancyBboxPatch((x, 0.15), width, 1.0, boxstyle="round,pad=0.03", fc=color, ec="k", lw=0.6))
         b.text(x + width / 2, 0.65, text, ha="center", va="center", fontsize=7.5)
         if k:
-            b.add_patch(FancyArrowPatch((x - gap + 0.02, 0.65), (x - 0.02, 0.65), arrowstyle="->", mutation_scale=8))
+            b.add_patch(FancyArrowPatch((x - gap + 0.02, 0.65), (x - 0.02, 0.65), arrowstyle="->", mutation_scale=8, color="k"))
     b.text(5.0, 1.85, f"{config.model.layers}-layer attention-only transformer, {config.model.heads} head(s), "
            "no LayerNorm, no MLP in the blocks,\nattention softmax(QK) without 1/√d", ha="center", va="top", fontsize=7.5)
     return fig
@@ -92,12 +93,12 @@ def fig11(N: int = 4):
         ax.text(i + 0.35, -0.45, ticks[i], ha="center", fontsize=8)
     for k in range(N):  # layer 1: each label attends to its own item
         ax.annotate("", xy=(2 * k + 0.35, ys[0] + 0.25), xytext=(2 * k + 1 + 0.35, ys[1] - 0.25),
-                    arrowprops=dict(arrowstyle="<-", color="tab:blue", lw=1.0))
+                    arrowprops=dict(arrowstyle="<-", color="#333333", lw=1.0))
     ax.annotate("", xy=(2 * match + 1 + 0.35, ys[1] + 0.25), xytext=(S - 1 + 0.35, ys[2] - 0.25),
-                arrowprops=dict(arrowstyle="<-", color="tab:red", lw=1.6, connectionstyle="arc3,rad=0.15"))
-    ax.text(0.2, 0.62, "layer 1: each label attends to its own item (chunk example)", fontsize=7.5, color="tab:blue")
+                arrowprops=dict(arrowstyle="<-", color="#b2182b", lw=1.6, connectionstyle="arc3,rad=0.15"))
+    ax.text(0.2, 0.62, "layer 1: each label attends to its own item (chunk example)", fontsize=7.5, color="#333333")
     ax.text(2.0, 1.86, "layer 2: the query attends to the label whose item matches it, and copies it",
-            fontsize=7.5, color="tab:red")
+            fontsize=7.5, color="#b2182b")
     return fig
 
 
@@ -105,7 +106,7 @@ def fig14(K: int = 64, alphas=(0.0, 0.25, 0.5, 0.75, 1.0, 1.25), T: int = 3, bet
     """Fig. 14: the Zipf rank-frequency curves of classes (α) and tasks (β), f(r) ∝ r^-a."""
     fig, axes = plt.subplots(1, 2, figsize=(PAGE_WIDTH, 2.8), layout="constrained")
     for ax, n, exps, sym in ((axes[0], K, alphas, "α"), (axes[1], T, betas, "β")):
-        cols = sns.color_palette("viridis_r", len(exps))
+        cols = ordered(len(exps))
         r = np.arange(1, n + 1)
         for col, a in zip(cols, exps):
             f = r ** -float(a)

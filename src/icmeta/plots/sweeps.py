@@ -20,13 +20,13 @@ from ..analysis.summaries import (
 from ..analysis.sweep_tables import CIRCUIT_LETTER, circuits_seen
 from ..core import bayes
 from ..experiments.load import SweepRuns
+from .palette import LEVEL_LINE, SEED_PALETTE, level, mark_level, ordered, rate_style, seed_color, setting_colors
 from .style import (
     PAGE_WIDTH,
-    SEED_COLORS,
     SMALLEST_FONT,
     ceiling_lines,
     draw_map,
-    setting_colors,
+    map_colorbar,
     shade_circuits,
     shade_plateaus,
 )
@@ -35,8 +35,8 @@ from .style import (
 def sweep_grid(sr: SweepRuns, metric: str = "acc", col_wrap: int | None = None, ceilings: bool = True,
                height: float = 2.3, ylabel: str | None = None):
     """One panel per setting: the metric of every seed over steps (log axis), the Bayes
-    ceilings of the three strategies (mean over the seeds' draws) dotted, dashed and
-    dash-dotted, and the plateaus of the first seed shaded by circuit.
+    ceilings of the three strategies (mean over the seeds' draws) in their levels' colours, dotted,
+    dashed and dash-dotted, and the plateaus of the first seed shaded by level.
 
     At most three columns (two for four settings); panels `height` inches tall, or less where
     the columns and the seeds' legend would not fit the page's width."""
@@ -46,7 +46,7 @@ def sweep_grid(sr: SweepRuns, metric: str = "acc", col_wrap: int | None = None, 
     aspect = 1.25
     height = min(height, (PAGE_WIDTH - 0.8) / (min(col_wrap, n) * aspect))
     g = sns.relplot(data=df, x="step", y="value", col="label", hue="seed", kind="line", col_wrap=col_wrap,
-                    palette=SEED_COLORS, height=height, aspect=aspect, linewidth=1.1, estimator=None,
+                    palette=SEED_PALETTE, height=height, aspect=aspect, linewidth=1.1, estimator=None,
                     facet_kws={"sharey": True}, legend=True)
     for label, ax in g.axes_dict.items():
         runs = sr.pairs(label)
@@ -94,7 +94,7 @@ def per_task_accuracy(sr: SweepRuns, label: str, seed: int | None = None):
     T = m[0][0].config.task.T
     fig, axes = plt.subplots(1, len(m), figsize=(min(3.3 * len(m), PAGE_WIDTH), 2.6), layout="constrained", squeeze=False,
                              sharey=True)
-    pal = sns.color_palette("rocket", T)
+    pal = ordered(T)
     for ax, (mm, r) in zip(axes[0], m):
         for t in range(1, T + 1):
             d = r.metrics[r.metrics.metric == f"acc_task{t}"].sort_values("step")
@@ -124,7 +124,7 @@ def phase_diagram(sr: SweepRuns, rows: str = "K", cols: str = "eps"):
     for (a, b), v in text.items():
         annot.loc[a, b] = "\n".join(v)
     fig, ax = plt.subplots(figsize=(1.3 * grid.shape[1] + 1.8, 0.95 * grid.shape[0] + 1.2), layout="constrained")
-    sns.heatmap(grid, annot=annot.to_numpy(), fmt="", cmap="Greens", vmin=0, vmax=3, ax=ax,
+    sns.heatmap(grid, annot=annot.to_numpy(), fmt="", cmap="Greys", vmin=0, vmax=5, ax=ax,
                 cbar_kws={"label": "distinct circuits (mean over seeds)"}, annot_kws={"fontsize": 9}, linewidths=0.5)
     ax.set_title(f"{sr.sweep.title}\n(per seed, the circuits of its plateaus in order)", fontsize=9)
     return fig
@@ -145,7 +145,7 @@ def fig5(sr: SweepRuns):
             axes[0].plot(g.step, g.value, color=cols[label], lw=1.0, alpha=0.8, label=label if s == d.seed.min() else None)
         axes[0].axhline(th, color=cols[label], ls=":", lw=1.0)
         finals = {m.seed: final_value(r.metrics) for m, r in sr.pairs(label)}
-        axes[1].scatter([K] * len(finals), list(finals.values()), color=[SEED_COLORS[s] for s in finals], zorder=3, s=18)
+        axes[1].scatter([K] * len(finals), list(finals.values()), color=[seed_color(s) for s in finals], zorder=3, s=18)
         axes[1].scatter([K], [th], marker="_", s=400, color="k", zorder=2)
     axes[0].set_xscale("log")
     axes[0].set_xlabel("step")
@@ -163,7 +163,7 @@ def fig5(sr: SweepRuns):
 
 def fig6(run):
     """Fig. 6: accuracy and random-label accuracy (RLA) of the main run over training, one panel
-    per seed, that seed's plateaus shaded by circuit."""
+    per seed, that seed's plateaus shaded by level."""
     fig, axes = plt.subplots(1, len(run.members), figsize=(min(3.6 * len(run.members), PAGE_WIDTH), 2.6),
                              layout="constrained", sharey=True, squeeze=False)
     m = run.metrics
@@ -173,7 +173,7 @@ def fig6(run):
         acc, rla = get("acc"), get("rla")
         shade_plateaus(ax, pt[(pt.member == label) & (pt.seed == seed)])
         ax.plot(acc.step.clip(lower=1), acc.value, color="k", lw=1.0, label="accuracy")
-        ax.plot(rla.step.clip(lower=1), rla.value, color=SEED_COLORS[seed], lw=1.4, marker=".", ms=3,
+        ax.plot(rla.step.clip(lower=1), rla.value, color=seed_color(seed), lw=1.4, marker=".", ms=3, ls="--",
                 label="random-label accuracy")
         ax.set_xscale("log")
         ax.set_ylim(0, 1.02)
@@ -189,16 +189,17 @@ def attention_maps(run, steps: list[int], title: str = "", head: int | None = No
     of one head (1-based), or averaged over heads; the member of `seed` (default the first)."""
     pats = run.patterns(seed=seed)
     nl = pats["mean"].shape[1]
-    size = min(2.1, (PAGE_WIDTH - 0.4) / len(steps))  # each map, inches: the columns fit the page's width
-    fig, axes = plt.subplots(nl, len(steps), figsize=(size * len(steps) + 0.4, size * nl), layout="constrained",
+    size = min(2.1, (PAGE_WIDTH - 0.4) / len(steps))  # each map, inches: the columns fit the page (colour bar below)
+    fig, axes = plt.subplots(nl, len(steps), figsize=(size * len(steps) + 0.4, size * nl + 0.6), layout="constrained",
                              squeeze=False)
     for j, want in enumerate(steps):
         i = nearest_snapshot(pats["steps"], want)
         for layer in range(nl):
             p = pats["mean"][i, layer]
-            draw_map(axes[layer][j], p.mean(0) if head is None else p[head - 1],
-                     title=f"step {int(pats['steps'][i])}" if layer == 0 else None,
-                     ylabel=f"layer {layer + 1}" if j == 0 else None)
+            im = draw_map(axes[layer][j], p.mean(0) if head is None else p[head - 1],
+                          title=f"step {int(pats['steps'][i]):,}" if layer == 0 else None,
+                          ylabel=f"layer {layer + 1}" if j == 0 else None, yticklabels=j == 0, xticklabels=layer == nl - 1)
+    map_colorbar(fig, im, axes.ravel().tolist(), location="bottom")
     if title:
         fig.suptitle(title, fontsize=9)
     return fig
@@ -220,15 +221,19 @@ def fig12(sr: SweepRuns, label: str | None = None):
 
 
 def fig13(sr: SweepRuns):
-    """Fig. 13: models pruned at initialisation to one phase's circuit beside the full model."""
+    """Fig. 13: models pruned at initialisation to one phase's circuit (each in its level's colour)
+    beside the full model (black)."""
     df = curves(sr, "acc")
     fig, ax = plt.subplots(figsize=(5.8, 3.4), layout="constrained")
     names = {"mask=none": "full model", "mask=ncc": "NCC only", "mask=scc": "SCC only", "mask=fcc": "FCC only"}
-    cols = {"mask=none": "k", "mask=ncc": "#d95f02", "mask=scc": "#1b9e77", "mask=fcc": "#7570b3"}
+    circuit = {"mask=ncc": "NCC", "mask=scc": "SCC", "mask=fcc": "FCC"}
     for label in sr.labels:
         for s, g in df[df.label == label].groupby("seed"):
-            ax.plot(g.step, g.value, color=cols.get(label, "gray"), lw=1.1, alpha=1.0 if s == df.seed.min() else 0.4,
-                    label=names.get(label, label) if s == df.seed.min() else None)
+            line, = ax.plot(g.step, g.value, color=LEVEL_LINE[level(circuit[label])] if label in circuit else "k",
+                            lw=1.1, alpha=1.0 if s == df.seed.min() else 0.4,
+                            label=names.get(label, label) if s == df.seed.min() else None)
+            if label in circuit:
+                mark_level(line, circuit[label])
     ceiling_lines(ax, [sr.runs[0].ceilings()[0]])
     ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
@@ -239,15 +244,20 @@ def fig13(sr: SweepRuns):
 
 
 def lr_check(fast: SweepRuns, *slower: SweepRuns, height: float = 2.5):
-    """One panel per setting: every seed (colour) at `fast` (dashed) and at one or more lower
-    learning rates (the lowest solid, one between dotted), on the paper's clock (step x lr / 0.01),
-    with the Bayes ceilings of the three strategies (mean over the seeds' draws) in gray."""
+    """One panel per setting: every seed (colour) at `fast` and at one or more lower learning
+    rates, each rate with its own marker and dashes (`icmeta.plots.palette.RATES`: lr 0.1 squares
+    and long dashes, lr 0.03 triangles and dots, lr 0.01 circles and solid), on the paper's clock
+    (step x lr / 0.01), with the Bayes ceilings of the three strategies (mean over the seeds' draws)
+    in their levels' colours."""
     slow = slower[-1]
     df = clock_frame(fast, *slower)
-    lrs = [f"lr {sr.members[0].config.train.lr:g}" for sr in (fast, *slower)]
-    dashes = {lr: d for lr, d in zip(lrs, [(3, 2), *[(1, 1.5)] * (len(lrs) - 2), ""])}
+    rates = [sr.members[0].config.train.lr for sr in (fast, *slower)]
+    lrs = [f"lr {lr:g}" for lr in rates]
+    styles = [rate_style(lr) for lr in rates]
     g = sns.relplot(data=df, x="clock", y="value", col="label", hue="seed", style="lr", style_order=lrs,
-                    dashes=dashes, kind="line", palette=SEED_COLORS, height=height,
+                    dashes={k: s.dashes or "" for k, s in zip(lrs, styles)},
+                    markers={k: s.marker for k, s in zip(lrs, styles)}, markevery=0.08, markersize=3.5,
+                    kind="line", palette=SEED_PALETTE, height=height,
                     aspect=1.3, linewidth=1.1, estimator=None, col_wrap=min(len(slow.labels), 3),
                     facet_kws={"sharey": True})
     for label, ax in g.axes_dict.items():
