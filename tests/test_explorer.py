@@ -114,3 +114,24 @@ def _bad(**changes):
 def test_bad_input_raises_value_error_naming_the_field(frames, seeds, match):
     with pytest.raises(ValueError, match=match):
         explorer_widget(frames, seeds=seeds)
+
+
+def test_the_explorer_spends_its_frames_where_training_moves():
+    """The frames' log grid starts a decade before the curve first moves a tenth of its range,
+    keeps step 0, the last step and the moments a page points at (`extra`)."""
+    import numpy as np
+
+    from icmeta.analysis.summaries import moved_at
+    from icmeta.book.frames import snapshot_subset
+
+    steps = np.unique(np.round(np.logspace(0, 4, 400))).astype(int)
+    acc = 0.05 + 0.9 / (1 + np.exp(-(np.log10(steps) - 3) / 0.1))  # rises around step 1,000
+    at = moved_at(steps, acc)
+    assert 400 < at < 1_000
+    keep = sorted(snapshot_subset(np.r_[0, steps], per_decade=10, start=at / 10, extra=[3_550]))
+    assert keep[0] == 0 and keep[-1] == steps[-1]
+    nearest = steps[np.argmin(np.abs(steps - 3_550))]
+    assert nearest in keep  # the moment a page points at has its frame
+    assert sum(1 for k in keep if 0 < k < at / 10 * 0.9) == 0  # nothing spent before the start
+    assert len(keep) >= 10 * np.log10(steps[-1] / (at / 10))  # about ten frames a decade after it
+    assert moved_at([1, 2, 3], [0.5, 0.5, 0.5]) is None

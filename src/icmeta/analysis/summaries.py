@@ -92,6 +92,21 @@ def clock_frame(*rates: SweepRuns) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def moved_at(x, y, moved: float = 0.1) -> float | None:
+    """The first `x` (in increasing order) at which `y` has moved `moved` of its range away from
+    its first value: where a curve starts to change. None for a flat or too short curve."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    if len(x) < 2:
+        return None
+    order = np.argsort(x, kind="stable")
+    x, y = x[order], y[order]
+    span = y.max() - y.min()
+    away = np.nonzero(np.abs(y - y[0]) >= moved * span)[0] if span > 0 else []
+    return float(x[away[0]]) if len(away) else None
+
+
 def nearest_snapshot(steps: np.ndarray, step: int) -> int:
     """Index of the attention snapshot whose step is nearest `step` on a log scale."""
     return int(np.argmin(np.abs(np.log(np.maximum(steps, 1)) - math.log(max(step, 1)))))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import numbers
+import struct
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -123,7 +124,8 @@ def explorer_widget(frames: Sequence[Mapping[str, Any]], *, seeds: Sequence[int]
     first = len(steps) - 1 if start == "last" else 0
 
     def frame(f: dict) -> Any:
-        image = w.Image(value=f["png"], format="png", layout=w.Layout(max_width="100%", height="auto"))
+        width = struct.unpack(">I", f["png"][16:20])[0]  # shown at the size it was rendered: never upscaled
+        image = w.Image(value=f["png"], format="png", layout=w.Layout(width=f"{width}px", max_width="100%", height="auto"))
         caption = w.HTML(f'<pre class="icm-caption">{html.escape(f["caption"])}</pre>')
         return w.VBox([image, caption])
 

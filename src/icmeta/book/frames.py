@@ -6,27 +6,48 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.heads import layer_pattern, roles
+from ..analysis.heads import bigram_peak, layer_pattern, roles
+from ..analysis.summaries import moved_at
 from ..analysis.phases import run_phases
 from ..analysis.tables import LEVEL_NAMES
 from ..experiments.load import SweepRuns
 from ..plots.style import attention_png, head_grid, png_bytes
 
 
-def snapshot_subset(steps: np.ndarray, per_decade: int) -> set[int]:
+def snapshot_subset(steps: np.ndarray, per_decade: int, start: float = 1.0, extra=()) -> set[int]:
     """The attention snapshots an explorer shows: the one nearest each point of a grid of about
-    `per_decade` points per decade of steps, and the first and the last."""
-    grid = np.unique(np.round(np.logspace(0, np.log10(max(steps.max(), 1)), int(per_decade * np.log10(max(steps.max(), 10))) + 1)))
+    `per_decade` points per decade of steps from `start` to the last, the one nearest each step of
+    `extra` (moments a page points at), and the first and the last."""
+    steps = np.asarray(steps)
+    end = max(float(steps.max()), 1.0)
+    lo = min(max(float(start), 1.0), end)
+    n = int(per_decade * np.log10(end / lo)) + 1
+    grid = [*np.unique(np.round(np.logspace(np.log10(lo), np.log10(end), max(n, 2)))), *extra]
     keep = {int(steps[np.argmin(np.abs(steps - g))]) for g in grid}
     return keep | {int(steps[0]), int(steps[-1])}
 
 
+def explorer_start(runs) -> float:
+    """Where an explorer's log grid of frames starts: a decade before the first of `runs` (each
+    with its own seeds) moves a tenth of its accuracy range (`moved_at`, the rule the figures' step
+    axes follow), so that the slider's steps are spent where training changes something."""
+    moves = []
+    for r in runs:
+        for seed, g in r.metrics[(r.metrics.metric == "acc") & (r.metrics.step > 0)].groupby("seed"):
+            d = g.groupby("step").value.mean()
+            at = moved_at(d.index, d.to_numpy())
+            if at is not None:
+                moves.append(at)
+    return min(moves) / 10 if moves else 1.0
+
+
 def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list[dict]:
-    """Frames for `icmeta.book.explorer.explorer_widget`: for each seed and snapshot step, the
-    mean attention maps of every layer, the metric values and the current phase."""
+    """Frames for `icmeta.book.explorer.explorer_widget`: for each seed and snapshot step (step 0,
+    then about `per_decade` per decade from `explorer_start`, and the last), the mean attention
+    maps of every layer, the metric values and the current phase."""
     m = run.metrics
     steps = run.patterns()["steps"]
-    keep = snapshot_subset(steps, per_decade)
+    keep = snapshot_subset(steps, per_decade, start=explorer_start([run]))
     table = run_phases(run)
     frames = []
     for r, s in run.members:
@@ -54,17 +75,25 @@ def explorer_frames(run, per_decade: int = 8, member: str | None = None) -> list
     return frames
 
 
-def head_explorer_frames(sr: SweepRuns, label: str = "heads=2", per_decade: int = 6, dpi: int = 80) -> list[dict]:
+def head_explorer_frames(sr: SweepRuns, label: str = "heads=2", per_decade: int = 10, dpi: int = 80) -> list[dict]:
     """Frames for `icmeta.book.explorer.explorer_widget` from a multi-head setting: for each seed and
-    attention snapshot (about `per_decade` per decade of steps, the first and last always), the
-    mean map of every head (columns) in every layer (rows), and a caption with accuracy and each
-    head's role at the nearest measured step, its three circuit scores and each layer's pattern
-    read alone (`layer_pattern`)."""
+    attention snapshot (about `per_decade` per decade of steps from `explorer_start`, the step
+    where each seed's head with the highest FCC score at the end has its layer-2 bigram peak (the
+    moment Fig. 9 shows), the first and last always; the same steps for every seed), the mean map
+    of every head in every layer, and a caption with accuracy and each head's role at the nearest
+    measured step, its three circuit scores and each layer's pattern read alone (`layer_pattern`)."""
+    pairs = sr.pairs(label)
+    peaks = []
+    for m, r in pairs:
+        f = roles(r)
+        end = f[f.step == f.step.max()].set_index("head")
+        peaks.append(int(bigram_peak(f[f["head"] == int(end.FCC.idxmax())]).step))
+    snapshots = np.asarray(pairs[0][1].patterns(seed=pairs[0][0].seed)["steps"])
+    keep = snapshot_subset(snapshots, per_decade, start=explorer_start([r for _, r in pairs]), extra=peaks)
     frames = []
-    for m, r in sr.pairs(label):
+    for m, r in pairs:
         pats = r.patterns(seed=m.seed)
         steps = np.asarray(pats["steps"])
-        keep = snapshot_subset(steps, per_decade)
         f = roles(r)
         measured = np.sort(f.step.unique())
         acc = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean()

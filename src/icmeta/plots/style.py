@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..analysis import phases as P
-from ..analysis.summaries import member_phases, one_level
+from ..analysis.summaries import member_phases, moved_at, one_level
 from .palette import level, level_line, shade
 
 PAGE_WIDTH = 6.5  # inches: the 672 px text column at 100 dpi, less the 0.1 in the tight PNG pads on each side
@@ -109,16 +109,12 @@ def start_log_axes(fig, decades_before: float = 1.0, moved: float = 0.1) -> None
             if (line.get_gid() or "").startswith("level:") or x.shape != y.shape:
                 continue
             ok = np.isfinite(x) & np.isfinite(y) & (x > 0)
-            x, y = x[ok], y[ok]
-            if len(x) < 5:
+            if ok.sum() < 5:
                 continue
-            order = np.argsort(x, kind="stable")
-            x, y = x[order], y[order]
-            firsts.append(x[0])
-            span = y.max() - y.min()
-            away = np.nonzero(np.abs(y - y[0]) >= moved * span)[0] if span > 0 else []
-            if len(away):
-                events.append(x[away[0]])
+            firsts.append(x[ok].min())
+            at = moved_at(x[ok], y[ok], moved)
+            if at is not None:
+                events.append(at)
     if not events:
         return
     left = max(min(firsts), min(events) / 10**decades_before)
