@@ -22,6 +22,22 @@ def test_the_sampler_follows_its_controls():
     assert w.output.value.count("<p") == 1 and "&#x27;B&#x27;" in w.output.value and "allowed" in w.output.value
     w.controls["B"].value = 1
     assert "K = 256, T = 3, N = 1" in w.output.value
+    # the static page's picture: the controls as they stand, disabled, above what they produced
+    pic = w.picture()
+    assert pic.endswith(w.output.value) and pic.count("disabled") == len(w.controls)
+    assert "<output>256</output>" in pic and "<output>1</output>" in pic
+
+
+def test_the_controls_picture_shows_each_kind_of_control_at_its_value():
+    import ipywidgets as iw
+
+    from icmeta.book.page import controls_picture
+
+    pic = controls_picture([iw.Dropdown(options=[("seed 0", 0), ("seed 1", 1)], value=1, description="seed"),
+                            iw.SelectionSlider(options=[("10", 10), ("1,000", 1000)], value=1000, description="step"),
+                            iw.FloatSlider(value=0.25, min=0, max=1, description="ε"), iw.Button(description="draw")])
+    assert "<option selected>seed 1</option>" in pic and "<output>1,000</output>" in pic
+    assert "<output>0.25</output>" in pic and "<button disabled>draw</button>" in pic and pic.count("disabled") == 4
 
 
 def test_sample_summary_measures_what_the_knobs_set():
@@ -71,3 +87,7 @@ def test_the_probe_exports_half_precision_checkpoints_and_its_widget_follows_the
     maps = w.probe.worlds[0].maps
     assert [b.value for b in w.controls["labels"]] == [int(maps[w.controls["task"].value, c]) for c in classes[:-1]]
     assert f"under task {w.controls['task'].value + 1} its label is <b>{int(maps[w.controls['task'].value, classes[-1]])}</b>" in w.text.value
+    # its picture names the seed and the step it shows, above its controls, disabled
+    pic = w.picture()
+    assert pic.startswith("<p><b>seed 0, step 300</b> (of 300)</p>") and "<output>300</output>" in pic
+    assert pic.count("disabled") == 3 + 1 + 2 * run.config.task.N + 1  # seed, step, draw; task; items, query, labels

@@ -162,6 +162,34 @@ class LiveInJupyter:
         return data
 
 
+def controls_picture(controls: Any) -> str:
+    """HTML of widget `controls` (sliders, drop-downs, buttons) as they stand, disabled: what the
+    static page shows of a live widget's controls, so that a reader sees what can be changed and
+    at which values the picture below them was made."""
+    import html as H
+
+    parts = []
+    for c in controls:
+        name = H.escape(str(getattr(c, "description", "")))
+        kind = type(c).__name__
+        if kind == "Button":
+            parts.append(f"<button disabled>{name}</button>")
+            continue
+        if hasattr(c, "options") and hasattr(c, "index"):  # Dropdown, SelectionSlider: the option shown
+            labels = getattr(c, "_options_labels", None) or [str(o) for o in c.options]
+            shown = labels[c.index] if c.index is not None else ""
+            if kind == "Dropdown":
+                field = f"<select disabled><option selected>{H.escape(str(shown))}</option></select>"
+            else:
+                field = (f"<input type='range' disabled min='0' max='{len(labels) - 1}' value='{c.index}'> "
+                         f"<output>{H.escape(str(shown))}</output>")
+        else:  # IntSlider, FloatSlider
+            field = (f"<input type='range' disabled min='{c.min}' max='{c.max}' step='{getattr(c, 'step', 1)}' "
+                     f"value='{c.value}'> <output>{H.escape(f'{c.value:g}')}</output>")
+        parts.append(f"<label class='icm-control'>{name} {field}</label>")
+    return "<div class='icm-controls'>" + " ".join(parts) + "</div>"
+
+
 def live_in_jupyter(widget: Any, notebook: str) -> LiveInJupyter:
     """`widget` (one whose ``picture()`` gives the HTML of its current state: the task sampler,
     the probe) for a cell tagged ``static-picture`` of `notebook` (its path from the repository)."""

@@ -23,6 +23,7 @@ from ..core.task import Batch, Sampler, make_world
 from ..plots.style import attention_png
 from ..store.io import StoreError, atomic_write
 from ..store.run import Run, record_checksums
+from .page import controls_picture
 
 PROBE_FILE = "probe.npz"
 
@@ -195,7 +196,10 @@ def probe_widget(run: Run):
     root.add_class("icm-probe")
     root.probe, root.text = p, text
     # what it shows now, as HTML (`icmeta.book.page.live_in_jupyter`)
-    root.picture = lambda: text.value + ("<img alt='attention maps' src='data:image/png;base64,"
-                                         + base64.b64encode(image.value).decode() + "'>")
+    # and the seed and step it shows named above its controls, disabled
+    root.picture = lambda: (f"<p><b>{seed.label}, step {step.value:,}</b> (of {p.steps[-1]:,})</p>"
+                            + controls_picture([seed, step, draw, task, *class_boxes, *label_boxes]) + text.value
+                            + "<img alt='attention maps' src='data:image/png;base64,"
+                            + base64.b64encode(image.value).decode() + "'>")
     root.controls = {"seed": seed, "step": step, "draw": draw, "task": task, "classes": class_boxes, "labels": label_boxes}
     return root

@@ -20,6 +20,7 @@ from ..config import Config, ConfigError, set_field, validate
 from ..core.bayes import ideal_accuracies
 from ..core.task import Sampler, make_world
 from ..presets import preset
+from .page import controls_picture
 
 SAMPLER_FIELDS = ("K", "T", "N", "eps", "p_B", "B", "alpha", "beta")
 
@@ -114,5 +115,6 @@ def task_sampler(config: Config | None = None, n: int = 4_000):
     root = w.VBox([grid, out])
     root.add_class("icm-sampler")
     root.controls, root.output = controls, out
-    root.picture = lambda: out.value  # what it shows now, as HTML (`icmeta.book.page.live_in_jupyter`)
+    # what it shows now, as HTML, its controls disabled (`icmeta.book.page.live_in_jupyter`)
+    root.picture = lambda: controls_picture(controls.values()) + out.value
     return root
