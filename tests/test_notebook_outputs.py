@@ -278,3 +278,19 @@ def test_a_widget_shown_as_a_picture_leaves_no_state_behind():
     nb.cells = [picture]
     rn.show_static_pictures(nb)
     assert "widgets" not in nb.metadata
+
+
+def test_a_grouped_table_shows_each_value_once_and_rules_off_its_groups():
+    import pandas as pd
+    import pytest
+
+    from icmeta.book.page import table
+
+    df = pd.DataFrame({"claim": ["a", "a", "b", "b", "a"], "rate": ["fast", "lr 0.01"] * 2 + ["fast"], "v": range(5)})
+    t = table(df, group="claim")
+    shown = [row.split("\x1f") for row in t.to_string(delimiter="\x1f").splitlines()[1:]]
+    assert [r[0] for r in shown] == ["a", "", "b", "", "a"]  # a value again after another: shown again
+    html = t.to_html()
+    assert html.count("border-top") == 2 and "nth-child(3)" in html and "nth-child(5)" in html
+    with pytest.raises(ValueError, match="group: 'seed' is not a column"):
+        table(df, group="seed")

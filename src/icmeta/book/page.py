@@ -80,16 +80,17 @@ def show(name: str, **inputs: Any) -> None:
         plt.close(fig)
 
 
-def table(df: pd.DataFrame, precision: int = 3, compact: bool = False):
+def table(df: pd.DataFrame, precision: int = 3, compact: bool = False, group: str | None = None):
     """A table for the page (`icmeta.book.page.styled`): named columns, no index, fixed precision,
     nothing truncated. A named index (``seed``, ``setting``) becomes ordinary columns."""
 
-    return styled(df, precision=precision, compact=compact)
+    return styled(df, precision=precision, compact=compact, group=group)
 
 
-def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
+def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False, group: str | None = None):
     """A table for the book: no index column, fixed precision, padded cells (a pandas Styler);
-    `compact` for wide tables (smaller type, tighter cells).
+    `compact` for wide tables (smaller type, tighter cells); `group` names a column whose value is
+    shown once for a run of equal rows (a claim over its rates), each run ruled off from the next.
 
     Its HTML id comes from the table as shown (the formatted cells, not the full-precision
     numbers), so the same table renders to the same HTML on every machine (the notebooks' outputs
@@ -105,6 +106,13 @@ def styled(df: pd.DataFrame, precision: int = 3, compact: bool = False):
     styles = [{"selector": "th, td", "props": "padding: 1px 4px; text-align: right; font-size: 0.8em;"
                if compact else "padding: 2px 6px; text-align: right;"}]
     styles += [{"selector": f"td.col{i}, th.col{i}", "props": "text-align: left;"} for i in text]
+    if group is not None:
+        if group not in df.columns:
+            raise ValueError(f"group: {group!r} is not a column of the table (columns: {', '.join(map(str, df.columns))})")
+        first = df[group].ne(df[group].shift())  # the first row of each run of equal values
+        df = df.assign(**{group: df[group].where(first, "")})
+        styles += [{"selector": f"tbody tr:nth-child({i + 1}) td", "props": "border-top: 1px solid #bbb;"}
+                   for i in np.flatnonzero(first.to_numpy())[1:]]
     out = Table(df).hide(axis="index").format(precision=precision, na_rep="–").set_table_styles(styles)
     shown = f"{shown_text(out)}\x1e{styles}"  # (another style, another id: two tables may share a page)
     return out.set_uuid(hashlib.sha256(shown.encode()).hexdigest()[:10])
