@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 EXPLORE = "book/03_explore.html"
-ARCHITECTURE = "book/08_architecture.html"
+HEADS = "book/08_heads.html"
 VENDOR_MATHJAX = "_static/vendor/mathjax/tex-mml-chtml.js"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -277,10 +277,10 @@ def test_explorer_works_offline(open_page):
 
 
 def test_head_explorer_works_offline(open_page):
-    """The architecture chapter's head explorer (the same widget, frames of each head with its
+    """The heads chapter's head explorer (the same widget, frames of each head with its
     role): the slider and the seed selector change the frame offline."""
     open_, rec = open_page
-    page, root = _open_explorer(open_, ARCHITECTURE)
+    page, root = _open_explorer(open_, HEADS)
     s0 = _state(page, root)
     assert s0["n_images"] == 1 and s0["decoded"] and s0["src"].startswith("blob:"), s0
     lines = s0["caption"].splitlines()

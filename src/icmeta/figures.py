@@ -150,10 +150,10 @@ REGISTRY: dict[str, Entry] = {
     "fig12_classes": Entry(("fig12_classes", "fig12_classes_maps"), _sweep("fig12_classes"), sweeps.fig12),
     "fig15a": Entry(("fig15a",), _sweep("fig15a"), sweeps.sweep_grid),
     "fig15b": Entry(("fig15b",), _sweep("fig15b"), sweeps.sweep_grid),
-    # the learning-rate checks (chapters 6-8)
+    # the learning-rate checks (chapters 6-9)
     **{f"{b}_lr": Entry((f"{b}_lr",), _lr(f"{b}_lr"), lambda fast, slow: sweeps.lr_check(fast, slow))
        for b in ("fig7a", "fig7b", "fig7c", "fig7d", "fig12", "fig16", "fig19", "fig22")},
-    # architecture (chapter 8)
+    # architecture (chapters 8 and 9)
     "fig8": Entry(("fig8a", "fig8b"), _heads_sweep("fig16"), heads.fig8),
     "fig9": Entry(("fig9", "fig9_maps"), _heads_sweep("fig16"), heads.fig9),
     "fig16": Entry(("fig16a", "fig16b"), _heads_sweep("fig16"), heads.fig16),
@@ -167,7 +167,7 @@ REGISTRY: dict[str, Entry] = {
     "fig21": Entry(("fig21",), _sweep("fig21"), heads.fig21),
     "fig22": Entry(("fig22",), _sweep("fig22"), heads.fig22),
     "fig23": Entry(("fig23",), _heads_sweep("fig22"), heads.fig23),
-    # the large model (chapter 9)
+    # the large model (chapter 10)
     "fig10": Entry(("fig10",), _fig10, lambda table, info: llm.fig10(table, f"{info['model']}, {info['prompts']} SST-2 prompts")),
     "fig10_tiny": Entry(("fig10_tiny",), _fig10_tiny,
                         lambda table: llm.fig10(table, "tiny random GPT-2 (4 layers, 4 heads): a pipeline check, not a result")),

@@ -286,7 +286,7 @@ def seed_count(sr: SweepRuns, labels, circuit: str) -> str:
     return f"{int(seen[circuit].sum())} of {len(seen)}"
 
 
-# ---------------------------------------------------- the architecture chapter's numbers (08)
+# ---------------------------------------------------- the heads and depth chapters' numbers (08, 09)
 
 def reach_clock_range(sr: SweepRuns, label: str, level: float = 0.95) -> tuple[int, int] | None:
     """The first and the last seed of a setting to reach `level` (`first_step`) on the paper's clock

@@ -50,7 +50,7 @@ def no_jump(found: list) -> tuple[str, bool]:
 class Measure:
     """The interface of every measure (module doc)."""
 
-    flat_rule: ClassVar[bool] = False  # read by the flat rule (`readings.flat_dwell`): chapter 11 varies it
+    flat_rule: ClassVar[bool] = False  # read by the flat rule (`readings.flat_dwell`): the claims chapter varies it
     uses_reading: ClassVar[bool] = False  # measured once per reading of a plateau (else once)
 
     @property
