@@ -1,6 +1,7 @@
 """The chapters' helpers (`icmeta.book`) and what a reader meets when a parameter is wrong."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -168,3 +169,14 @@ def test_every_paper_item_links_to_a_label_in_its_chapter():
         text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
         assert it.anchor and (f":name: {it.anchor}\n" in text or f"({it.anchor})=" in text), (it.name, it.anchor)
         assert it.link == f'<a href="{it.chapter}.html#{it.anchor}">{it.name}</a>'
+
+
+def test_the_large_model_command_has_one_spelling():
+    """Every place that tells a reader how to measure GPT2-XL spells the command as `llm.COMMAND`."""
+    from icmeta.llm import COMMAND
+
+    want = COMMAND.format(model="gpt2-xl")
+    found = []
+    for path in [*sorted((ROOT / "book").glob("*.ipynb")), ROOT / "README.md"]:
+        found += re.findall(r"python -m icmeta llm[^\n\"`<\\#]*", path.read_text())
+    assert found and {f.split("  ")[0].strip() for f in found} == {want}, set(found)  # (a table pads its cells)

@@ -38,6 +38,8 @@ from .store.io import PROJECT_ROOT, StoreError, default_runs_root, git_state
 
 LABELS = {0: "negative", 1: "positive"}
 METRICS = ("bigram", "label_attention", "chunk_example")
+# the one spelling of the command that measures a model (the book, the errors and the status table)
+COMMAND = "python -m icmeta llm --model {model} --data /path/to/sst2/dev.tsv"
 
 
 class LLMError(RuntimeError):
@@ -309,7 +311,7 @@ def load_results(model_name: str = "gpt2-xl", root: Path | None = None) -> tuple
 
         shown = d.relative_to(PROJECT_ROOT) if d.is_relative_to(PROJECT_ROOT) else d
         raise StoreError(f"no stored {model_name} measurement in {shown}; make it where the weights are with: "
-                       f"python -m icmeta llm --model {model_name} --data /path/to/sst2/dev.tsv")
+                         + COMMAND.format(model=model_name))
     return pd.read_csv(d / "layers.csv"), json.loads((d / "info.json").read_text())
 
 

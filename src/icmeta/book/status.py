@@ -16,6 +16,7 @@ import pandas as pd
 from ..analysis.claims import CLAIMS, RATES, Result, evaluate_all
 from ..experiments.load import load_main_run, load_sweep, load_variants, training_time_s
 from ..experiments.sweeps import SWEEPS
+from ..llm import COMMAND as LLM_COMMAND
 
 # what a figure's status at one rate means: computed from its claims' verdicts there
 # (`icmeta.analysis.claims`), or its kind when there is nothing to measure
@@ -207,7 +208,7 @@ CHAPTER_RUNS: dict[str, tuple[str, str, tuple[str, ...]]] = {
                                      "python -m icmeta sweep fig19 (fig20, fig21, fig22, fig19_lr, fig22_lr)",
                                      ("fig19", "fig20", "fig21", "fig22", "fig19_lr", "fig22_lr")),
     "10_large_model": ("nothing (a tiny random GPT-2; GPT2-XL where its weights are)",
-                       "python -m icmeta llm --model gpt2-xl --data dev.tsv", ()),
+                       LLM_COMMAND.format(model="gpt2-xl"), ()),
     "11_exercises": ("nothing (reads the runs above)", "", ()),
     "12_claims": ("nothing (reads the runs above)", "", ()),
 }
