@@ -99,8 +99,8 @@ def git_state() -> dict[str, Any]:
 
     ``dirty`` lists modified, staged and untracked (not ignored) paths anywhere in the
     checkout except the run store itself; an empty list is a clean tree. None when the
-    package does not run from a git checkout. The trainer reads it once, when it is
-    imported (`icmeta.train.loop.PROVENANCE`).
+    package does not run from a git checkout. The trainer reads it once per process, when it
+    records its first segment (`icmeta.train.loop.provenance`).
     """
     def git(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, timeout=10)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from ..config import ConfigError
 from ..core.model import Transformers
 from ..core.task import Batch, Sampler
+from .optim import sgd_update_, sgd_updated
 
 
 def compile_mode(device: torch.device) -> str:
@@ -40,11 +41,16 @@ def compile_mode(device: torch.device) -> str:
 # argument, so a new run's models reuse the compiled code of an earlier run of the same
 # shapes; each new shape (members, batch, architecture) compiles once more.
 _COMPILED: dict[tuple[Callable, str, str], Callable] = {}
-torch._dynamo.config.recompile_limit = 64  # shapes per function in one process (a sweep has many)
-# The fused CPU kernels run on one thread (the matmuls still use every thread): split across
-# threads, a reduction's order depends on the tensor's shape, and so on the number of members
-# trained together; a member must train bit for bit the same alone or in any ensemble.
-torch._inductor.config.cpp.threads = 1
+
+
+def _configure_compiler() -> None:
+    """Set before the first compile (not at import: importing this module changes nothing)."""
+    torch._dynamo.config.recompile_limit = 64  # shapes per function in one process (a sweep has many)
+    # The fused CPU kernels run on one thread (the matmuls still use every thread): split across
+    # threads, a reduction's order depends on the tensor's shape, and so on the number of members
+    # trained together; a member must train bit for bit the same alone or in any ensemble.
+    torch._inductor.config.cpp.threads = 1
+
 
 def prepare(fn: Callable, kernels: str, device: torch.device, role: str = "step") -> Callable:
     """`fn` as it will run: compiled (one graph, static shapes) or as it is.
@@ -69,6 +75,7 @@ def prepare(fn: Callable, kernels: str, device: torch.device, role: str = "step"
         mode = "default"
     key = (fn, mode, role)
     if key not in _COMPILED:
+        _configure_compiler()
         compiled = torch.compile(fn, mode=mode, fullgraph=True, dynamic=False)
         _COMPILED[key] = _kept(compiled) if role == "kept" and mode == "reduce-overhead" else compiled
     return _COMPILED[key]
@@ -126,12 +133,12 @@ def graph_step(model: Transformers, sampler: Sampler, keys: torch.Tensor, step: 
         return losses.sum(), losses
 
     grads, losses = torch.func.grad(loss, has_aux=True)(params)
-    steps = torch._foreach_mul([grads[n] for n in params], lrs)
+    grads = [grads[n] for n in params]
     if in_place:
         with torch.no_grad():
-            torch._foreach_sub_(list(params.values()), steps)
+            sgd_update_(list(params.values()), grads, lrs)
         return losses.detach(), None
-    return losses.detach(), torch._foreach_sub([p.detach() for p in params.values()], steps)
+    return losses.detach(), sgd_updated([p.detach() for p in params.values()], grads, lrs)
 
 
 @torch.no_grad()

@@ -18,7 +18,7 @@ import json
 import math
 import time
 from datetime import datetime, timezone
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +51,11 @@ def log_schedule(steps: int, per_decade: int) -> list[int]:
     return sorted(s)
 
 
-# The checkout this process imported its training code from, read once at import: the code a
-# process runs is the code it imported, whatever is edited while it trains.
-PROVENANCE = git_state()
+@cache
+def provenance() -> dict:
+    """The checkout's commit and changed files (`git_state`), read once per process, when the first
+    segment is recorded (importing this module runs nothing)."""
+    return git_state()
 
 PATTERNS_PER_DECADE = 24  # attention snapshots
 CHECKPOINTS_PER_DECADE = 4  # weights
@@ -162,8 +164,9 @@ class Trainer:
         # the pure tensor work, compiled or not (icmeta.train.kernels)
         kernels = self.train_cfg.kernels
         lr = torch.tensor([c.train.lr for c in self.configs], device=self.device)
+        graph = kernels == "graph"  # one compiled function does the whole step: no per-piece callables
         self.optimizer = StackedOptimizer(self.model, self.train_cfg.optimizer, lr,
-                                          sgd_update=compiled(sgd_update_, kernels, self.device, "update"))
+                                          sgd_update=None if graph else compiled(sgd_update_, kernels, self.device, "update"))
         # the training stream: seed data+1, drawn by a generator per member or by counters
         all_labels = self.train_cfg.loss == "all_labels"
         b = self.train_cfg.batch_size
@@ -171,17 +174,20 @@ class Trainer:
             self.data_gens = []  # nothing to save: the step is the counter
             self.data_keys = counter.member_keys([s["data"] + 1 for s in self.seeds], self.device)
             self.step_t = torch.zeros((), dtype=torch.int64, device=self.device)
-            self.build = partial(compiled(counter_batch, kernels, self.device), self.sampler, self.data_keys, self.step_t, b)
         else:
             self.data_gens = [self._gen(s["data"] + 1) for s in self.seeds]
-            build = compiled(build_batch, kernels, self.device)
-            self.build = lambda: build(self.sampler, *self.sampler.draws(b, self.data_gens))
-        self.losses = partial(member_losses, self.model, forward=compiled(forward, kernels, self.device),
-                              all_labels=all_labels)
-        if kernels == "graph":
+        if graph:
             self.graph_step = partial(compiled(graph_step, kernels, self.device), self.model, self.sampler,
                                       self.data_keys, self.step_t, self.optimizer.lrs, b, all_labels,
                                       in_place=self.device.type != "cuda")
+        elif self.train_cfg.sampler == "counter":
+            self.build = partial(compiled(counter_batch, kernels, self.device), self.sampler, self.data_keys, self.step_t, b)
+        else:
+            build = compiled(build_batch, kernels, self.device)
+            self.build = lambda: build(self.sampler, *self.sampler.draws(b, self.data_gens))
+        if not graph:
+            self.losses = partial(member_losses, self.model, forward=compiled(forward, kernels, self.device),
+                                  all_labels=all_labels)
         self.forward = partial(compiled(forward, kernels, self.device, "kept"), self.model)
 
     # -- one step ------------------------------------------------------------------------
@@ -271,7 +277,7 @@ class Trainer:
         self.ceilings = self._ceilings()
         segment = {"from_step": self.step, "to_step": self.step, "wall_time_s": 0.0,
                    "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   **PROVENANCE, **hardware(self.device),
+                   **provenance(), **hardware(self.device),
                    "compile_mode": compile_mode(self.device) if self.train_cfg.kernels == "compiled" else None}
         self.segments.append(segment)
         write_json(d / "config.json", self.info("running"))

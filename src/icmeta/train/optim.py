@@ -21,6 +21,11 @@ def sgd_update_(params: list[torch.Tensor], grads: list[torch.Tensor], lrs: list
     torch._foreach_sub_(params, torch._foreach_mul(grads, lrs))
 
 
+def sgd_updated(params: list[torch.Tensor], grads: list[torch.Tensor], lrs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """p - lr * g for every parameter, as new tensors (`sgd_update_`'s arithmetic, mutating nothing)."""
+    return torch._foreach_sub(params, torch._foreach_mul(grads, lrs))
+
+
 class StackedOptimizer:
     """SGD or Adam for the parameters of `model` (each with a leading members axis).
 
