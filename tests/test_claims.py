@@ -1,12 +1,12 @@
 """The claims (`icmeta.analysis.claims`): each kind of criterion on tiny synthetic runs where it must
 hold and where it must fail, the verdict words, and a rate that lacks a setting."""
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from fakes import FakeRun
 
 from icmeta.analysis import claims as C
 from icmeta.experiments.load import SweepRuns
@@ -26,30 +26,12 @@ PHASED = 0.03 + 0.32 * rise(2.6) + 0.43 * rise(3.4) + 0.22 * rise(4.1)  # NCC, S
 SMOOTH = 0.03 + 0.97 * rise(3.2, 0.1)  # one quick rise
 
 
-@dataclass
-class FakeRun:
-    """What the claims read of a stored run: metrics, ceilings, config, where it lives."""
-
-    metrics: pd.DataFrame
-    config: object
-    directory: Path
-    until_step: int | None = None
-    info: dict = field(default_factory=lambda: {"status": "complete"})
-
-    def ceilings(self):
-        return [{"label": "main", "seed": s, **CEIL} for s in self.metrics.seed.unique()]
-
-    @property
-    def last_step(self):
-        return int(self.metrics.step.max())
-
-
 def fake(name: str, seed: int, acc: np.ndarray, extra: dict | None = None, lr: float = 0.1) -> FakeRun:
     rows = [("main", seed, int(s), "acc", None, None, float(a)) for s, a in zip(STEPS, acc)]
     for (metric, layer), values in (extra or {}).items():
         rows += [("main", seed, int(s), metric, layer, 1, float(v)) for s, v in zip(STEPS, values)]
     m = pd.DataFrame(rows, columns=["member", "seed", "step", "metric", "layer", "head", "value"])
-    return FakeRun(m, preset("fast", seed=seed, lr=lr), Path(f"/nowhere/{name}-{seed}-{lr}"))
+    return FakeRun(m, preset("fast", seed=seed, lr=lr), Path(f"/nowhere/{name}-{seed}-{lr}"), ceil=CEIL)
 
 
 def sweep_of(curves: dict[str, list], lr: float = 0.1, extra: dict | None = None) -> SweepRuns:

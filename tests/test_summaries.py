@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from fakes import curve, frame
 
 from icmeta.analysis.phases import run_phases
 from icmeta.analysis.summaries import clock_frame, diverged_at, final_value, first_step
@@ -15,15 +16,7 @@ from icmeta.analysis.sweep_tables import rla_table, theory_table
 from icmeta.experiments.load import SweepRuns
 from icmeta.experiments.sweeps import Member
 from icmeta.presets import preset
-from icmeta.store.run import METRIC_COLUMNS, Run
-
-
-def _metrics(rows):
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
-
-
-def _curve(metric, steps, values, seed=0, layer=np.nan, head=np.nan, member="main"):
-    return [(member, seed, int(s), metric, layer, head, float(v)) for s, v in zip(steps, values)]
+from icmeta.store.run import Run
 
 
 # ------------------------------------------------------------------------------ diverged_at
@@ -31,18 +24,18 @@ def _curve(metric, steps, values, seed=0, layer=np.nan, head=np.nan, member="mai
 def test_diverged_at_is_the_first_step_whose_loss_is_not_finite():
     steps = range(0, 101, 10)
     loss = [2.0, 1.5, 1.2, 1.0, 0.9, 0.8, np.nan, 3.0, np.nan, np.nan, np.nan]  # NaN at 60, then back and forth
-    run = SimpleNamespace(metrics=_metrics(_curve("loss", steps, loss) + _curve("acc", steps, [0.5] * 11)))
+    run = SimpleNamespace(metrics=frame(curve("loss", steps, loss) + curve("acc", steps, [0.5] * 11)))
     assert diverged_at(run) == 60
-    inf = SimpleNamespace(metrics=_metrics(_curve("loss", steps, [1.0, 1.0, 1.0, np.inf] + [np.nan] * 7)))
+    inf = SimpleNamespace(metrics=frame(curve("loss", steps, [1.0, 1.0, 1.0, np.inf] + [np.nan] * 7)))
     assert diverged_at(inf) == 30  # an infinite loss counts too
 
 
-def test_a_finite_loss_has_not_diverged_whatever_the_other_metrics():
+def test_a_finite_loss_has_not_diverged_whatever_the_otherframe():
     steps = range(0, 101, 10)
-    run = SimpleNamespace(metrics=_metrics(_curve("loss", steps, np.linspace(2, 0.1, 11))
-                                           + _curve("acc", steps, [np.nan] * 11)))
+    run = SimpleNamespace(metrics=frame(curve("loss", steps, np.linspace(2, 0.1, 11))
+                                           + curve("acc", steps, [np.nan] * 11)))
     assert diverged_at(run) is None
-    assert diverged_at(SimpleNamespace(metrics=_metrics(_curve("acc", steps, [0.5] * 11)))) is None  # no loss
+    assert diverged_at(SimpleNamespace(metrics=frame(curve("acc", steps, [0.5] * 11)))) is None  # no loss
 
 
 # ------------------------------------------------------------------------------ final_value, first_step
@@ -51,10 +44,10 @@ def _two_heads():
     """Layer-wise metric with two heads: at step s head 1 holds s/100 - 0.1, head 2 s/100 + 0.1
     (mean s/100) in layer 1, and 1 in layer 2; acc = s/100; rows shuffled."""
     steps = np.arange(0, 100, 10)
-    rows = _curve("acc", steps, steps / 100)
-    rows += _curve("bigram", steps, steps / 100 - 0.1, layer=1, head=1) + _curve("bigram", steps, steps / 100 + 0.1, layer=1, head=2)
-    rows += _curve("bigram", steps, np.ones(10), layer=2, head=1) + _curve("bigram", steps, np.ones(10), layer=2, head=2)
-    return _metrics(rows).sample(frac=1, random_state=0).reset_index(drop=True)
+    rows = curve("acc", steps, steps / 100)
+    rows += curve("bigram", steps, steps / 100 - 0.1, layer=1, head=1) + curve("bigram", steps, steps / 100 + 0.1, layer=1, head=2)
+    rows += curve("bigram", steps, np.ones(10), layer=2, head=1) + curve("bigram", steps, np.ones(10), layer=2, head=2)
+    return frame(rows).sample(frac=1, random_state=0).reset_index(drop=True)
 
 
 def test_final_value_is_the_mean_of_the_last_steps_with_heads_averaged():
@@ -66,7 +59,7 @@ def test_final_value_is_the_mean_of_the_last_steps_with_heads_averaged():
     assert final_value(m, "bigram", layer=2) == pytest.approx(1.0)
     assert final_value(m, "bigram") == pytest.approx((0.7 + 1.0) / 2)  # both layers' heads averaged
     # the last steps that measured the metric: a metric measured less often has its own last five
-    sparse = _metrics(_curve("rla", [0, 30, 60, 90, 120, 150], [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]))
+    sparse = frame(curve("rla", [0, 30, 60, 90, 120, 150], [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]))
     assert final_value(pd.concat([m, sparse]), "rla") == pytest.approx(0.3)
 
 
@@ -88,8 +81,8 @@ def test_first_step_at_a_level_reads_the_mean_of_each_step():
 def _member_run(label, seed, curves, **overrides):
     """A Member and its single-member Run: curves {metric: (steps, values)}."""
     config = preset("fast", seed=seed, **overrides)
-    rows = [r for k, (s, v) in curves.items() for r in _curve(k, s, v, seed=seed)]
-    return Member(label, seed, config, ()), Run(Path(f"run-{label}-{seed}"), [config], ["main"], {}, _metrics(rows))
+    rows = [r for k, (s, v) in curves.items() for r in curve(k, s, v, seed=seed)]
+    return Member(label, seed, config, ()), Run(Path(f"run-{label}-{seed}"), [config], ["main"], {}, frame(rows))
 
 
 def _sweep_runs(pairs):
@@ -152,10 +145,10 @@ def test_rla_table_gives_each_plateau_and_the_end_per_seed(tmp_path):
         steps, acc = _staircase(levels, at)
         rla = acc * rla_share
         rla[-5:] = [0.8, 0.85, 0.9, 0.95, 1.0]  # the last five (mean 0.9): the end, not the plateau's median
-        rows += _curve("acc", steps, acc, seed=seed) + _curve("rla", steps, rla, seed=seed)
+        rows += curve("acc", steps, acc, seed=seed) + curve("rla", steps, rla, seed=seed)
     ceilings = [{"label": "main", "seed": s, "ignore": 0.37, "labels": 0.75, "pairs": 1.0} for s in (0, 1)]
     (tmp_path / "ceilings.json").write_text(json.dumps(ceilings))
-    run = Run(tmp_path, [preset("fast", seed=0), preset("fast", seed=1)], ["main", "main"], {}, _metrics(rows))
+    run = Run(tmp_path, [preset("fast", seed=0), preset("fast", seed=1)], ["main", "main"], {}, frame(rows))
 
     t = rla_table(run)
     assert t.index.tolist() == [(0, "plateau 1 (NCC)"), (0, "plateau 2 (SCC)"), (0, "plateau 3 (FCC)"),

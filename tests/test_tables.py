@@ -2,11 +2,14 @@
 hand-built phase table, Table 3 from a config."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from icmeta.analysis import tables
+from icmeta.analysis.heads import uniform_value
 from icmeta.analysis.tables import PAPER_TABLE1, table1, table3
 from icmeta.presets import preset
 
@@ -147,3 +150,32 @@ def test_level_sequences_compare_each_seed_with_the_reference_run():
     assert level_differences({"reference": run, "again": run}) == "none"
     words = level_differences({"reference": run, "cut": run.until(3_000)})
     assert "seed 0 pauses at the labels-only and full-pairs levels with the reference only" in words
+
+
+def test_by_level_names_each_plateau_by_its_level_word_by_word():
+    df = pd.DataFrame({"circuit": ["NCC", "FCC", "pre"], "nearest ceiling": ["NCC → SCC → FCC", "SCC", "one level"]})
+    out = tables.by_level(df)
+    assert list(out.columns) == ["level", "nearest level"]
+    assert out.level.tolist() == ["context-free", "full-pairs", "pre"]
+    assert out["nearest level"].tolist() == ["context-free → labels-only → full-pairs", "labels-only", "one level"]
+    assert df.circuit.tolist() == ["NCC", "FCC", "pre"]  # the input is left as it was
+
+
+def test_variant_overview_counts_seeds_per_level_and_measures_bigram_above_uniform(monkeypatch):
+    u = uniform_value("bigram", 4)
+    phases = {"a": pd.DataFrame({"seed": [0, 0, 1], "circuit": ["NCC", "SCC", "NCC"], "bigram_L2": [u + 0.5, 0.9, u + 0.1]}),
+              "b": pd.DataFrame({"seed": [0], "circuit": ["FCC"], "bigram_L2": [0.3]})}
+    summary = pd.DataFrame({"variant": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
+                            "step to 0.95": pd.array([1200, None, 800, 900], dtype="Int64"),
+                            "final acc": [0.99, 0.90, 0.97, 0.98]})
+    run = SimpleNamespace(config=SimpleNamespace(task=SimpleNamespace(N=4)))
+    monkeypatch.setattr(tables, "run_phases", lambda r: phases[r.name])
+    monkeypatch.setattr(tables, "variant_summary", lambda runs: summary)
+    out = tables.variant_overview({"a": SimpleNamespace(name="a", **vars(run)), "b": SimpleNamespace(name="b", **vars(run))})
+    a, b = out.iloc[0], out.iloc[1]
+    assert (a["context-free plateau (seeds)"], a["labels-only plateau (seeds)"], a["full-pairs plateau (seeds)"]) == (2, 1, 0)
+    assert (b["context-free plateau (seeds)"], b["full-pairs plateau (seeds)"]) == (0, 1)
+    assert a["L2 bigram − uniform, context-free plateaus"] == "0.10–0.50"
+    assert b["L2 bigram − uniform, context-free plateaus"] == "–"
+    assert a["acc ≥ 0.95 at step, per seed"] == "1,200 / –"
+    assert a["final acc"] == "0.900–0.990" and a["seeds"] == 2
