@@ -1,7 +1,8 @@
 #!/usr/bin/env python
 """Train (or find in the run store) every run the book uses, on all cores.
 
-The book's runs: the main run (the preset, 3 seeds together; and again with the GPU path,
+The book's runs: the main run (the preset, 3 seeds together, with the probe's weights exported
+from its checkpoints, `icmeta.book.probe.export_checkpoints`; and again with the GPU path,
 `icmeta.presets.GPU_PATH`), the reproduction-notes variants (`icmeta.presets.variant_configs`), and every member of the sweeps the chapters draw
 (`icmeta.experiments.IN_BOOK`; with --all-sweeps every sweep of `icmeta.experiments.SWEEPS`), and at
 `fast` the ten seeds the claims read (`icmeta.experiments.sweeps.FOR_CLAIMS`), through the
@@ -49,11 +50,15 @@ def _init() -> None:
 
 
 def _train(job) -> tuple[str, str, int, float, float]:
+    from icmeta.book.probe import export_checkpoints
+    from icmeta.store.run import PROBE_FILE
     from icmeta.train import load_or_train
 
     name, cfgs = job
     t = time.time()
     run = load_or_train(cfgs, progress=False)
+    if name == "main" and not (run.directory / PROBE_FILE).is_file():  # the probe's weights (chapter 3)
+        export_checkpoints(run)
     return name, run.directory.name, os.getpid(), t, time.time()
 
 

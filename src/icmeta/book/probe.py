@@ -21,18 +21,15 @@ import torch
 from ..core.model import Transformers
 from ..core.task import Batch, Sampler, make_world
 from ..plots.style import attention_png
-from ..store.io import StoreError, atomic_write
-from ..store.run import Run, record_checksums
+from ..store.io import StoreError
+from ..store.run import Run
 from .page import controls_picture
 
-PROBE_FILE = "probe.npz"
-
-
 def export_checkpoints(run: Run, per_member: int = 10, start: int = 100) -> Path:
-    """Write ``probe.npz``: the weights of every member at the first checkpoint and at about
-    ``per_member - 1`` more, log-spaced from step `start` to the last (where the phases are),
-    in float16. Needs the run's ``step_*.pt`` files (they exist where it was trained). Its
-    checksum is recorded in the run's ``config.json`` (`icmeta.store.run.record_checksums`)."""
+    """Store the probe's weights (`Run.write_probe`): every member at the first checkpoint and at
+    about ``per_member - 1`` more, log-spaced from step `start` to the last (where the phases are),
+    in float16. Needs the run's checkpoints (they exist where it was trained; `make runs` exports
+    them for the main run)."""
     steps = run.checkpoint_steps()
     if not steps:
         raise StoreError(f"{run.directory}: no step_*.pt checkpoints to export (they exist only where the run was trained)")
@@ -40,13 +37,9 @@ def export_checkpoints(run: Run, per_member: int = 10, start: int = 100) -> Path
     keep = sorted({steps[0], steps[-1], *(min(steps, key=lambda s: abs(np.log(max(s, 1)) - np.log(g))) for g in grid)})
     arrays: dict[str, np.ndarray] = {"steps": np.array(keep, dtype=np.int64)}
     for step in keep:
-        state = torch.load(run.directory / f"step_{step:08d}.pt", map_location="cpu", weights_only=True)["model"]
-        for name, value in state.items():
+        for name, value in run.checkpoint_state(step).items():
             arrays[f"{step}/{name}"] = value.to(torch.float16).numpy()
-    path = run.directory / PROBE_FILE
-    atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
-    record_checksums(run.directory, files=[PROBE_FILE])
-    return path
+    return run.write_probe(arrays)
 
 
 class Probe:
@@ -59,13 +52,9 @@ class Probe:
 
     def __init__(self, run: Run):
 
-        path = run.directory / PROBE_FILE
-        if not path.is_file():
-            raise StoreError(f"{run.directory.name}: no {PROBE_FILE}; make it where the run's checkpoints are with "
-                             f"icmeta.book.probe.export_checkpoints(run)")
-        with np.load(path) as z:
-            self.steps = [int(s) for s in z["steps"]]
-            self._weights = {k: z[k] for k in z.files if k != "steps"}
+        stored = run.read_probe()
+        self.steps = [int(s) for s in stored.pop("steps")]
+        self._weights = stored
         self.run = run
         self.task = run.config.task
         worlds = [make_world(c.task, torch.Generator().manual_seed(c.seeds()["data"])) for c in run.configs]

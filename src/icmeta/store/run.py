@@ -41,7 +41,7 @@ import torch
 
 from ..config import Config, config_hash, differences
 from ..core.model import Transformers
-from .io import StoreError, default_runs_root, file_sha256, write_json
+from .io import StoreError, atomic_write, default_runs_root, file_sha256, write_json
 
 # Bumped whenever the data stream, the model or the meaning of a stored metric changes, so
 # that results made under another meaning are never returned under the same name.
@@ -55,7 +55,13 @@ RESULTS_VERSION = 3
 METRIC_COLUMNS = ["member", "seed", "step", "metric", "layer", "head", "value"]
 
 # The results files of a run whose SHA-256 ``config.json`` records (``checksums``), those present.
-RESULT_FILES = ("metrics.parquet", "patterns.npz", "ceilings.json", "probe.npz")
+PROBE_FILE = "probe.npz"
+RESULT_FILES = ("metrics.parquet", "patterns.npz", "ceilings.json", PROBE_FILE)
+
+
+def checkpoint_name(step: int) -> str:
+    """The file of the weights saved at `step` (``step_00000100.pt``)."""
+    return f"step_{step:08d}.pt"
 
 
 # ------------------------------------------------------------------------------ naming
@@ -142,6 +148,32 @@ class Run:
     def checkpoint_steps(self) -> list[int]:
         return sorted(int(p.stem.split("_")[1]) for p in self.directory.glob("step_*.pt"))
 
+    def checkpoint_state(self, step: int) -> dict:
+        """The members' weights saved at `step` (a ``step_*.pt`` of this folder), as tensors."""
+        f = self.directory / checkpoint_name(step)
+        try:
+            return torch.load(f, map_location="cpu", weights_only=True)["model"]
+        except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is told in one line
+            raise StoreError(f"{f}: not a readable checkpoint of this run ({type(e).__name__}); "
+                             "delete it, or the run folder to retrain") from None
+
+    def write_probe(self, arrays: dict) -> Path:
+        """Store the probe's weights (`PROBE_FILE`: arrays by name) in this folder, with its checksum."""
+        path = self.directory / PROBE_FILE
+        atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+        record_checksums(self.directory, files=[PROBE_FILE])
+        return path
+
+    def read_probe(self) -> dict:
+        """The probe's weights (`write_probe`) as arrays by name; `StoreError` (one line, naming the
+        command that writes them) when the folder has none."""
+        path = self.directory / PROBE_FILE
+        if not path.is_file():
+            raise StoreError(f"{self.directory.name}: no {PROBE_FILE}; make it where the run's checkpoints are with "
+                             "`make runs` (or icmeta.book.probe.export_checkpoints(run))")
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+
     def load_models(self, step: int | None = None):
         """The members' weights (`icmeta.core.model.Transformers`) at a checkpointed step (the last
         by default). Loaded with ``weights_only=True``: a checkpoint never runs code."""
@@ -152,14 +184,8 @@ class Run:
                 f"no checkpoint {'at step ' + str(step) + ' ' if step is not None else ''}in {self.directory} "
                 f"(available: {steps or 'none; committed runs keep results only, retrain to get weights'})")
         step = steps[-1] if step is None else step
-        f = self.directory / f"step_{step:08d}.pt"
-        try:
-            state = torch.load(f, map_location="cpu", weights_only=True)
-            model = Transformers(self.config.task, self.config.model, [torch.Generator() for _ in self.configs])
-            model.load_state_dict(state["model"])
-        except Exception as e:  # noqa: BLE001 - any unreadable checkpoint is told in one line
-            raise StoreError(f"{f}: not a readable checkpoint of this run ({type(e).__name__}); "
-                             "delete it, or the run folder to retrain") from None
+        model = Transformers(self.config.task, self.config.model, [torch.Generator() for _ in self.configs])
+        model.load_state_dict(self.checkpoint_state(step))
         return model
 
 

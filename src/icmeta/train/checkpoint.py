@@ -22,14 +22,14 @@ from pathlib import Path
 import torch
 
 from ..store.io import write_torch
-from ..store.run import RESULTS_VERSION
+from ..store.run import RESULTS_VERSION, checkpoint_name
 
 RESUME, PREVIOUS = "resume.pt", "resume.prev.pt"
 STATE_KEYS = {"name", "results_version", "step", "model", "optimizer", "data_gens", "rows", "snapshots", "segments"}
 
 
 def save_weights(directory: Path, step: int, model: torch.nn.Module) -> None:
-    write_torch(Path(directory) / f"step_{step:08d}.pt", {"step": step, "model": model.state_dict()})
+    write_torch(Path(directory) / checkpoint_name(step), {"step": step, "model": model.state_dict()})
 
 
 def save_state(directory: Path, state: dict) -> None:

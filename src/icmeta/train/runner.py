@@ -49,6 +49,7 @@ from ..store.io import (
 )
 from ..store.run import (
     RESULTS_VERSION,
+    checkpoint_name,
     Run,
     find_run,
     is_complete,
@@ -151,9 +152,9 @@ def split_run(group: Run, root: Path) -> list[Path]:
             "mean": arrays[f"mean:{label}:{seed}"], "example": arrays[f"example:{label}:{seed}"]}})
         write_json(d / "ceilings.json", [{**ceilings[(label, seed)], "label": "main"}])
         for s in ckpts:
-            state = torch.load(group.directory / f"step_{s:08d}.pt", map_location="cpu", weights_only=True)
+            state = torch.load(group.directory / checkpoint_name(s), map_location="cpu", weights_only=True)
             one = {"step": s, "model": {k: v[e:e + 1].clone() for k, v in state["model"].items()}}
-            atomic_write(d / f"step_{s:08d}.pt", lambda f, one=one: torch.save(one, f))
+            atomic_write(d / checkpoint_name(s), lambda f, one=one: torch.save(one, f))
         info = json.loads(json.dumps(group.info))  # a deep copy
         info.update(name=d.name, members=[{**m, "label": "main"}],
                     trained_in={"group": group.directory.name, "members": len(group.members)})
