@@ -43,6 +43,18 @@ def test_figures_draw_what_the_run_measured(tiny, tmp_path):
     assert t3.set_index("name").loc["lr", "value"] == 0.01 and t3.set_index("name").loc["steps", "value"] == 400_000
 
 
+def test_every_paper_figure_is_reached_by_its_number():
+    """``python -m icmeta figure figN`` draws every figure of the paper, all its panels where it is
+    registered panel by panel (Fig. 15 as 15a and 15b)."""
+    from icmeta import figures
+
+    for n in range(1, 24):
+        assert figures.panels(f"fig{n}"), n
+    assert figures.panels("fig15") == ["fig15a", "fig15b"] and figures.panels("fig7") == ["fig7"]
+    with pytest.raises(figures.ConfigError, match="'figure'"):
+        figures.panels("fig24")
+
+
 def test_figure_command_errors_are_one_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["figure", "fig99", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -179,6 +179,18 @@ def names() -> list[str]:
     return list(REGISTRY)
 
 
+def panels(name: str) -> list[str]:
+    """The registered names `name` draws: itself, or for a paper figure registered panel by panel
+    (``fig15`` as ``fig15a`` and ``fig15b``) every panel; `ConfigError` (one line, the allowed
+    names) for anything else."""
+    if name in REGISTRY:
+        return [name]
+    found = [n for n in REGISTRY if len(n) == len(name) + 1 and n.startswith(name) and n[-1] in "abcde"]
+    if not found:
+        raise ConfigError("figure", name, ", ".join(REGISTRY))
+    return found
+
+
 def entry(name: str) -> Entry:
     """The registry's entry of `name`; `ConfigError` (one line, the allowed names) otherwise."""
     if name not in REGISTRY:
@@ -207,13 +219,15 @@ def load(name: str, preset_name: str = "fast", seeds: Sequence[int] | None = Non
 
 def save(name: str, preset_name: str = "fast", seeds: Sequence[int] | None = None, out: Path | str = Path("figures"),
          root: Path | str | None = None) -> list[Path]:
-    """Load and draw figure `name` into ``out/<stem>.png`` (one file per image); returns the paths."""
-    figs = draw(name, **load(name, preset_name, seeds, root))
+    """Load and draw figure `name` (every panel of a paper figure registered by panels, `panels`)
+    into ``out/<stem>.png`` (one file per image); returns the paths."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     paths = []
-    for stem, fig in figs.items():
-        paths.append(out / f"{stem}.png")
-        fig.savefig(paths[-1], dpi=130, bbox_inches="tight")
-        plt.close(fig)
+    for one in panels(name):
+        figs = draw(one, **load(one, preset_name, seeds, root))
+        out.mkdir(parents=True, exist_ok=True)
+        for stem, fig in figs.items():
+            paths.append(out / f"{stem}.png")
+            fig.savefig(paths[-1], dpi=130, bbox_inches="tight")
+            plt.close(fig)
     return paths
