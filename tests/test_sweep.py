@@ -272,3 +272,39 @@ def test_gpu_checks_are_the_base_sweeps_settings_at_the_paper_preset_read_from_r
         load_gpu_check("fig16_paper", root=tmp_path)
     with pytest.raises(ConfigError, match="fig16_paper"):
         load_gpu_check("fig99")
+
+
+@pytest.mark.slow
+def test_a_killed_dask_worker_loses_nothing(tmp_path):
+    """A Dask worker killed (SIGKILL) in the middle of a group: the scheduler gives the group to the
+    worker its nanny restarts, which resumes from the group's state in the store; the sweep finishes
+    with the metrics of an uninterrupted local run."""
+    import threading
+
+    from distributed import Client, LocalCluster
+
+    sw = tiny_sweep(Axis.of("eps", [0.1]), steps=1500)
+    members = sw.members("fast", [0, 1], overrides={"kernels": "eager"})
+    ref = run_sweep(members, root=tmp_path / "local", workers=1, progress=False)
+    root = tmp_path / "dask"
+    out = {}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        sweep = threading.Thread(target=lambda: out.update(res=run_sweep(
+            members, root=root, executor="dask", scheduler=cluster.scheduler_address, progress=False,
+            resume_every_s=0.2, poll_s=0.2)))
+        sweep.start()
+        deadline = time.time() + 600
+        while time.time() < deadline and not list(root.glob("*/resume.pt")):
+            time.sleep(0.05)
+        assert list(root.glob("*/resume.pt")), "no resume state written"
+        assert not any((root / d.name).exists() for d in ref.directories)  # in the middle of the group
+        killed = client.run(os.getpid)  # {worker address: pid}
+        for pid in killed.values():
+            os.kill(pid, signal.SIGKILL)
+        sweep.join(timeout=900)
+        assert set(client.run(os.getpid).values()).isdisjoint(killed.values())  # the worker was replaced
+    res = out["res"]
+    assert res.ok and res.trained == 2, res.failures
+    for a, b in zip(ref.directories, res.directories):
+        pd.testing.assert_frame_equal(member_metrics(load_run(a)), member_metrics(load_run(b)))
