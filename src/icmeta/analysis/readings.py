@@ -325,14 +325,27 @@ def read(reading: str, steps, acc, ceilings: dict | None = None) -> list[Stretch
     raise ValueError(f"reading {reading!r}: one of {', '.join(READINGS)}")
 
 
-# every parameter of the readings: the module that holds it (None: this one) and the readings it moves
+# every parameter of the readings: the module that holds it (None: this one) and what it moves (the
+# readings, and "pause" for the flat rule the pause claims read, `flat_dwell`)
+PAUSE = "pause"
 PARAMETERS = {
-    "FLAT": (P, "detector"), "RISE_RATIO": (P, "detector"), "MIN_RISE": (P, "detector"), "SMOOTH": (P, "detector"),
-    "MIN_JUMP": (P, "detector"), "WINDOW": (None, "flat, shoulder"), "BAND": (None, "flat, shoulder"),
-    "MIN_SPAN": (None, "flat, shoulder, steps"), "SHOULDER_RATIO": (None, "shoulder"), "FIT_GRID": (None, "steps"),
-    "MAX_STEPS": (None, "steps"), "FLAT_FRACTION": (None, "steps and the pause rule"),
-    "SLOPE_WINDOW": (None, "the pause rule"), "FLOOR_FRACTION": (P, "all four"),
+    "FLAT": (P, ("detector",)), "RISE_RATIO": (P, ("detector",)), "MIN_RISE": (P, ("detector",)),
+    "SMOOTH": (P, ("detector",)), "MIN_JUMP": (P, ("detector",)), "WINDOW": (None, ("flat", "shoulder")),
+    "BAND": (None, ("flat", "shoulder")), "MIN_SPAN": (None, ("flat", "shoulder", "steps")),
+    "SHOULDER_RATIO": (None, ("shoulder",)), "FIT_GRID": (None, ("steps",)), "MAX_STEPS": (None, ("steps",)),
+    "FLAT_FRACTION": (None, ("steps", PAUSE)), "SLOPE_WINDOW": (None, (PAUSE,)),
+    "FLOOR_FRACTION": (P, ("detector", "flat", "shoulder", "steps")),
 }
+
+
+def moves_text(moves: tuple[str, ...]) -> str:
+    """What a parameter moves, in words: "all four", or the readings and "the pause rule"."""
+    if set(READINGS) <= set(moves):
+        return "all four"
+    names = [m for m in moves if m != PAUSE]
+    return " and ".join([", ".join(names)] * bool(names) + ["the pause rule"] * (PAUSE in moves))
+
+
 INTEGER = {"WINDOW", "FIT_GRID", "MAX_STEPS"}
 
 
@@ -344,7 +357,7 @@ def parameter(name: str):
 
 def fingerprint(reading: str) -> tuple:
     """The current values of the parameters `reading` reads (its cached plateaus are keyed by them)."""
-    return tuple(parameter(n) for n, (_, moves) in PARAMETERS.items() if reading in moves or moves == "all four")
+    return tuple(parameter(n) for n, (_, moves) in PARAMETERS.items() if reading in moves)
 
 
 @contextlib.contextmanager

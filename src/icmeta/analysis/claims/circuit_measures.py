@@ -14,15 +14,21 @@ from ..summaries import acc_curve, final_value, longest_plateau, plateau_middle,
 from .measures import ABOUT, ABOVE, Measure, NotMeasured, join_settings, no_jump
 
 
+class OverAPlateau(Measure):
+    """A measure read over the plateau of its `circuit` (under each reading of a plateau), or at
+    the end where `circuit` is None (then once: no plateau is read). A base: its measures declare
+    `circuit` as a field."""
+
+    @property
+    def uses_reading(self) -> bool:
+        return self.circuit is not None
+
+
 @dataclass(frozen=True)
-class Metric(Measure):
+class Metric(OverAPlateau):
     """A circuit metric minus its uniform value at every setting, over the plateau of `circuit`
     (under each reading) or over the last 5 evaluations (`circuit` None): at least `ABOVE` (or,
     `above=False`, below that)."""
-
-    @property
-    def uses_reading(self) -> bool:  # a plateau is read only where the metric is read over one
-        return self.circuit is not None
 
     settings: tuple[str, ...]
     metric: str
@@ -114,14 +120,10 @@ class OnePair(Measure):
 
 
 @dataclass(frozen=True)
-class RLA(Measure):
+class RLA(OverAPlateau):
     """Accuracy minus random-label accuracy of the main run over the plateau of `circuit` (medians
     over it), or at the end (`circuit` None): at most `gap_max`, at least `gap_min`, or within
     `ABOUT` of `gap_near`."""
-
-    @property
-    def uses_reading(self) -> bool:  # a plateau is read only where the metric is read over one
-        return self.circuit is not None
 
     circuit: str | None = None
     gap_max: float | None = None

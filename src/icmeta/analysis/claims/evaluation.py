@@ -237,7 +237,7 @@ def reading_sensitivity(root=None) -> pd.DataFrame:
             counts = [k for k, v in base.items() if now.get(k) != v]
             words = [f"{k} ({rate}): {_kind(base[(k, rate)])} → {_kind(now.get((k, rate), 'not measured'))}"
                      for (k, rate) in counts if _kind(base[(k, rate)]) != _kind(now.get((k, rate), "not measured"))]
-            rows.append({"parameter": name, "reading": moves,
+            rows.append({"parameter": name, "reading": R.moves_text(moves),
                          "as stated → varied": f"{stated:g} → {value:g} ({word})",
                          "counts change": f"{len(counts)} of {len(base)}",
                          "words change": f"{len(words)} of {len(base)}",
