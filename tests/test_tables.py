@@ -179,3 +179,28 @@ def test_variant_overview_counts_seeds_per_level_and_measures_bigram_above_unifo
     assert b["L2 bigram − uniform, context-free plateaus"] == "–"
     assert a["acc ≥ 0.95 at step, per seed"] == "1,200 / –"
     assert a["final acc"] == "0.900–0.990" and a["seeds"] == 2
+
+
+def test_the_reproduction_notes_numbers_agree_with_the_tables_they_summarise():
+    """`tables.reproduction_numbers` on the committed runs: each range spans what the plateau and
+    summary tables hold for its variant and level, the counts are of the seeds read, and the
+    archived run's rate is its steps over its wall time."""
+    from pathlib import Path
+
+    from icmeta.experiments import load_archived_paper_run, load_main_run, load_variants
+
+    root, seeds = Path(__file__).resolve().parents[1] / "runs", [0, 1, 2]
+    runs, main, gpu = load_variants("fast", seeds, root=root), load_main_run("fast", seeds, root=root), \
+        load_archived_paper_run(root)
+    d = tables.reproduction_numbers(runs, main, gpu, seeds)
+    plat = tables.variant_plateaus(runs)
+    code = plat[(plat.variant == "preset (code encoding)") & (plat.circuit == "SCC")]
+    assert d["code_scc"] == (code.acc.min(), code.acc.max())
+    text = plat[(plat.variant == "paper-text encoding") & (plat.circuit == "SCC")]
+    assert d["text_scc_seeds"] == f"{text.seed.nunique()} of 3"
+    lo, hi = d["text_bigram"]
+    low = plat[(plat.variant == "paper-text encoding") & (plat.circuit == "NCC")]
+    assert lo == min(low["L1 bigram"].min(), low["L2 bigram"].min()) and hi == max(low["L1 bigram"].max(), low["L2 bigram"].max())
+    assert d["gpu_rate"] == round(gpu.last_step / gpu.wall_time_s) and d["gpu_steps"] == gpu.last_step
+    assert float(d["lr_ratio"][0]) <= float(d["lr_ratio"][1])
+    assert d["uniform_label"] == uniform_value("label_attention", main.config.task.N)

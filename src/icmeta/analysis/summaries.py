@@ -21,6 +21,14 @@ PAPER_LR = 0.01  # the paper's learning rate (Section 4)
 CLOCK_LABEL = "step × lr / 0.01 (the paper's clock)"
 
 
+def span(values) -> tuple:
+    """The lowest and the highest of `values` (a Series, a DataFrame's cells, any array), the
+    ``(low, high)`` pair the pages show as a range; integers stay integers."""
+    a = np.ravel(np.asarray(values))
+    lo, hi = a.min(), a.max()
+    return (lo.item(), hi.item()) if hasattr(lo, "item") else (lo, hi)
+
+
 def paper_clock(step, lr: float):
     """A step at learning rate `lr` on the paper's clock: step x lr / 0.01, the step of the paper's
     lr 0.01 that reaches the same point (events move as 1/lr). Works on numbers and arrays."""

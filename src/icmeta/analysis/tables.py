@@ -332,3 +332,69 @@ def level_differences(runs: dict) -> str:
             if not [lv for lv in b if lv not in a] and not [lv for lv in a if lv not in b] and a != b:
                 clauses.append(f"seed {seed} pauses at the same levels in another order with the {name}")
     return "; ".join(clauses) or "none"
+
+
+def reproduction_numbers(runs: dict, main, gpu, seeds) -> dict:
+    """What the reproduction notes say of their runs, by name (the page glues each): per variant
+    (`runs`, as `variant_plateaus` reads them) its plateaus' levels, seeds and circuit metrics, the
+    steps to 0.95 and final accuracies; the detector's parameters; the uniform values at the main
+    run's N; and the main run (`fast`) beside the archived run at the paper's rate (`gpu`): its
+    length, device, wall time and rate, the ratio of their plateaus' start steps, and the levels and
+    metrics of their plateaus. Ranges are (low, high) pairs (`summaries.span`)."""
+    from . import phases as P
+    from .summaries import final_value, span
+
+    plat, summary = variant_plateaus(runs), variant_summary(runs)
+
+    def of(name, circuit=None):
+        return plat[(plat.variant == name) & ((plat.circuit == circuit) if circuit else True)]
+
+    def seeds_of(df):
+        return f"{df.seed.nunique()} of {len(seeds)}"
+
+    def both(df, m):
+        return span(pd.concat([df[f"L1 {m}"], df[f"L2 {m}"]]))
+
+    def final(name):
+        return span(summary[summary.variant == name]["final acc"])
+
+    def reach(name):
+        return tuple(int(x) for x in span(summary[summary.variant == name]["step to 0.95"].dropna()))
+
+    labels_ceiling = {name: span(pd.DataFrame(r.ceilings())["labels"]) for name, r in runs.items()}
+    code, text, fixed, n8 = "preset (code encoding)", "paper-text encoding", "fixed label vectors only", "N = 8 (code)"
+    text_low = of(text, "NCC")
+    main_pt, gpu_pt = run_phases(main), run_phases(gpu)
+    main_at, gpu_at = (lambda c: main_pt[main_pt.circuit == c]), (lambda c: gpu_pt[gpu_pt.circuit == c])
+    ratio = [gpu_at(c).start.median() / main_at(c).start.median() for c in ("NCC", "SCC")]
+    N = main.config.task.N
+    return dict(
+        preset_steps=main.config.train.steps, eval_size=main.config.train.eval_size,
+        per_decade=P.PER_DECADE, flat=P.FLAT, rise_ratio=f"{P.RISE_RATIO:g}", min_jump=f"{P.MIN_JUMP:g}",
+        uniform_bigram=uniform_value("bigram", N), uniform_label=uniform_value("label_attention", N),
+        uniform_chunk=uniform_value("chunk_example", N),
+        # the preset's labels-only plateau and the paper-text encoding's wait near the context-free level
+        code_scc=span(of(code, "SCC").acc), code_labels_ceiling=labels_ceiling[code],
+        code_scc_l2bigram=span(of(code, "SCC")["L2 bigram"]), code_scc_l1label=span(of(code, "SCC")["L1 label att."]),
+        text_scc_seeds=seeds_of(of(text, "SCC")), text_low=span(text_low.acc),
+        text_bigram=both(text_low, "bigram"), text_label=both(text_low, "label att."), text_final=final(text),
+        offset_scc_seeds=seeds_of(of("offset positions only", "SCC")),
+        offset_bigram=both(of("offset positions only", "NCC"), "bigram"),
+        fixed_l2bigram=span(of(fixed, "NCC")["L2 bigram"]),
+        # the fixed-label-vector seeds that leave the context-free level
+        fixed_scc_seed=", ".join(map(str, of(fixed, "SCC").seed)), fixed_scc=span(of(fixed, "SCC").acc),
+        fixed_scc_l1label=span(of(fixed, "SCC")["L1 label att."]), fixed_scc_l2bigram=span(of(fixed, "SCC")["L2 bigram"]),
+        fixed_fcc_seed=", ".join(map(str, of(fixed, "FCC").seed)),
+        fixed_fcc_l2label=span(of(fixed, "FCC")["L2 label att."]), fixed_fcc_chunk=span(of(fixed, "FCC")["L1 chunk"]),
+        # the code's other choices, and N = 8
+        shift_reach=reach("shift task maps (A1)"), code_reach=reach(code),
+        n8_labels=labels_ceiling[n8], n8_final=final(n8), n8_scc_seeds=seeds_of(of(n8, "SCC")),
+        # the paper's learning rate
+        gpu_steps=gpu.last_step, gpu_device=gpu.info["segments"][-1]["device_name"], gpu_wall=round(gpu.wall_time_s),
+        gpu_rate=round(gpu.last_step / gpu.wall_time_s), lr_ratio=(f"{min(ratio):.1f}", f"{max(ratio):.1f}"),
+        gpu_low=span(gpu_at("NCC").acc), main_low=span(main_at("NCC").acc),
+        gpu_scc=span(gpu_at("SCC").acc), main_scc=span(main_at("SCC").acc),
+        main_scc_l2bigram=span(main_at("SCC").bigram_L2), main_scc_l1label=span(main_at("SCC").label_attention_L1),
+        gpu_scc_l2bigram=span(gpu_at("SCC").bigram_L2), gpu_scc_l1label=span(gpu_at("SCC").label_attention_L1),
+        gpu_final=span(pd.Series([final_value(gpu.metrics[gpu.metrics.seed == s]) for s in seeds])),
+    )

@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..analysis.summaries import span  # noqa: F401 - the pages import it from here
 from ..config import ConfigError
 from ..figures import draw
 from ..presets import PRESETS
@@ -202,11 +203,3 @@ def live_in_jupyter(widget: Any, notebook: str) -> LiveInJupyter:
     """`widget` (one whose ``picture()`` gives the HTML of its current state: the task sampler,
     the probe) for a cell tagged ``static-picture`` of `notebook` (its path from the repository)."""
     return LiveInJupyter(widget, widget.picture(), notebook)
-
-
-def span(values: Any) -> tuple:
-    """The lowest and the highest of `values` (a Series, a DataFrame's cells, any array), the
-    ``(low, high)`` pair `glue_numbers` shows as a range; integers stay integers."""
-    a = np.ravel(np.asarray(values))
-    lo, hi = a.min(), a.max()
-    return (lo.item(), hi.item()) if hasattr(lo, "item") else (lo, hi)
