@@ -204,3 +204,24 @@ def test_the_reproduction_notes_numbers_agree_with_the_tables_they_summarise():
     assert d["gpu_rate"] == round(gpu.last_step / gpu.wall_time_s) and d["gpu_steps"] == gpu.last_step
     assert float(d["lr_ratio"][0]) <= float(d["lr_ratio"][1])
     assert d["uniform_label"] == uniform_value("label_attention", main.config.task.N)
+
+
+def test_the_main_results_late_numbers_agree_with_the_tables_they_summarise():
+    """`tables.late_numbers` on the committed main run: the end is the run's last step, the
+    labels-only level spans its SCC plateaus, the seeds that settle are the run's."""
+    from pathlib import Path
+
+    from icmeta.analysis.phases import run_phases
+    from icmeta.experiments import load_main_run
+
+    seeds = [0, 1, 2]
+    run = load_main_run("fast", seeds, root=Path(__file__).resolve().parents[1] / "runs")
+    d = tables.late_numbers(run, seeds)
+    pt = run_phases(run)
+    scc = pt[pt.circuit == "SCC"]
+    assert d["step_b"] == run.last_step == d["run_steps"] and d["step_a"] < d["step_b"]
+    assert d["scc_acc"] == (scc.acc.min(), scc.acc.max())
+    assert sorted(int(s) for s in d["settle_seeds"].split(", ")) == seeds
+    assert d["late_steps"].endswith(f"{run.last_step:,}")
+    lo, hi = (int(x) for x in d["ratio"].split(" to "))
+    assert 1 <= lo <= hi  # layer 2 reads the labels more at the end than over the labels-only plateau

@@ -398,3 +398,42 @@ def reproduction_numbers(runs: dict, main, gpu, seeds) -> dict:
         gpu_scc_l2bigram=span(gpu_at("SCC").bigram_L2), gpu_scc_l1label=span(gpu_at("SCC").label_attention_L1),
         gpu_final=span(pd.Series([final_value(gpu.metrics[gpu.metrics.seed == s]) for s in seeds])),
     )
+
+
+def late_numbers(run, seeds) -> dict:
+    """What the main-result chapter says of the end of training, by name (the page glues each):
+    the circuits a quarter of the way from the end and at the end (`circuits_late`), when each seed
+    and metric settles (`settling_steps`, `last_to_settle`), the start of the full-pairs plateaus and
+    the level of the labels-only ones, random-label accuracy at the end, the uniform values at the
+    run's N, and how many times layer 2's label attention at the end exceeds its value over each
+    seed's labels-only plateau. Ranges are (low, high) pairs (`summaries.span`)."""
+    from .summaries import final_value, span
+
+    late = circuits_late(run)
+    first, last = late[late.step == sorted(late.step.unique())[1]], late[late.step == late.step.max()]
+    settle = settling_steps(run.metrics)
+    acc_settle = settle[settle.metric == "acc"].settled_after
+    done = last_to_settle(run).sort_values("within 0.05 of final after step")
+    pt = run_phases(run)
+    scc, fcc = pt[pt.circuit == "SCC"], pt[pt.circuit == "FCC"]
+    rla_end = [final_value(run.metrics[run.metrics.seed == s], "rla") for s in seeds]
+    ratio = [last[last.seed == s]["L2 label att."].iloc[0] / scc[scc.seed == s].label_attention_L2.iloc[0]
+             for s in seeds if (scc.seed == s).any()]  # at the end, against the SCC plateau
+    N = run.config.task.N
+    return dict(
+        run_steps=run.last_step, window_decades=f"{WINDOW_DECADES:g}", settle_tolerance=f"{SETTLE_TOLERANCE:g}",
+        late_steps=", ".join(f"{s:,}" for s in sorted(late.step.unique())),
+        step_a=int(first.step.iloc[0]), step_b=int(last.step.iloc[0]),
+        acc_a=span(first["acc"]), acc_b=span(last["acc"]), chunk_a=span(first["L1 chunk"]), chunk_b=span(last["L1 chunk"]),
+        l2label_a=span(first["L2 label att."]), l2label_b=span(last["L2 label att."]),
+        l2self_a=span(first["L2 bigram"]), l2self_b=span(last["L2 bigram"]),
+        settle_steps=", ".join(f"{x:,}" for x in done["within 0.05 of final after step"]),
+        settle_seeds=", ".join(map(str, done.seed)),
+        settle_metrics=", ".join(dict.fromkeys(done["last metric to settle"])),
+        acc_settles=(int(acc_settle.min()), int(acc_settle.max())),
+        fcc_start=(int(fcc.start.min()), int(fcc.start.max())), scc_acc=span(scc["acc"]),
+        rla_end=(min(rla_end), max(rla_end)),
+        uniform_chunk=uniform_value("chunk_example", N), uniform_label=uniform_value("label_attention", N),
+        scc_l2label=span(scc["label_attention_L2"]),
+        ratio=f"{min(ratio):.0f} to {max(ratio):.0f}" if ratio else "–",
+    )
