@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..analysis.claims import CLAIMS, RATES, Result, evaluate_all
-from ..experiments.load import load_main_run, load_sweep, load_variants, training_time_s
+from ..config import ConfigError
+from ..experiments.load import load_main_run, load_queue_progress, load_sweep, load_variants, training_time_s
 from ..experiments.sweeps import SWEEPS
 from ..llm import COMMAND as LLM_COMMAND
 
@@ -157,13 +158,14 @@ def status_table(results: list[Result] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def headline(results: list[Result]) -> dict:
+def headline(results: list[Result], root=None) -> dict:
     """The intro's first numbers: the paper's measured figures and tables, and how many hold at
     the paper's own rate (lr 0.01), hold at `fast` but not there, do not hold at any rate measured,
     or are not yet measured at the paper's rate (`item_status`); the claims checked, and per rate
     (``fast``, and ``paper``: lr 0.01) how many are measured, hold (every seed, every reading),
     hold in part (some seeds, or some readings) or do not hold; and the verdicts of the main
-    result's pause claims, as shown."""
+    result's pause claims, as shown, and how many of its seeds at the paper's settings are complete
+    (`main_queue_done`; `root`: the runs root)."""
     out: dict = {"claims": len(CLAIMS)}
     measured = [it for it in PAPER_ITEMS if it.kind == "measured"]
     at = {it.name: {rate: item_status(it, results, rate) for rate in RATES} for it in measured}
@@ -184,7 +186,27 @@ def headline(results: list[Result]) -> dict:
     for key, name in (("main.ncc_pause", "ncc"), ("main.scc_pause", "scc"), ("main.three_plateaus", "three")):
         for rate, tag in (("fast", "fast"), ("lr 0.01", "paper")):
             out[f"{name}_{tag}"] = shown.get((key, rate), "not measured")
+    out.update(main_queue_done(root))
     return out
+
+
+def main_queue_done(root=None) -> dict:
+    """How far the paper-rate queue's main result stood when the pages were executed (`shown.json`):
+    seeds complete and seeds queued (0 of 0 where the queue holds none)."""
+    from ..experiments import queue as Q
+    from ..store.io import StoreError
+
+    q = Q.queue_root(None if root is None else f"{root}/queue")
+    try:
+        planned = {s for it in Q.read_plan(q / "plan.json") if it.sweep == "main_seeds" for s in it.seeds}
+    except ConfigError:  # no queue planned in this store
+        planned = set()
+    try:
+        progress = load_queue_progress("main_seeds", root=root)
+    except StoreError:
+        return {"main_done": 0, "main_seeds": len(planned)}
+    return {"main_done": sum(r.info.get("status") == "complete" for _, r in progress.pairs()),
+            "main_seeds": len(planned)}
 
 
 # What each chapter reads: (what is trained for it, the command that trains it, the sweeps it
