@@ -298,7 +298,7 @@ def test_a_killed_dask_worker_loses_nothing(tmp_path):
         while time.time() < deadline and not list(root.glob("*/resume.pt")):
             time.sleep(0.05)
         assert list(root.glob("*/resume.pt")), "no resume state written"
-        assert not any((root / d.name).exists() for d in ref.directories)  # in the middle of the group
+        assert not any((root / d.name / "metrics.parquet").exists() for d in ref.directories)  # mid-group
         killed = client.run(os.getpid)  # {worker address: pid}
         for pid in killed.values():
             os.kill(pid, signal.SIGKILL)
