@@ -87,7 +87,12 @@ def test_the_probe_exports_half_precision_checkpoints_and_its_widget_follows_the
     maps = w.probe.worlds[0].maps
     assert [b.value for b in w.controls["labels"]] == [int(maps[w.controls["task"].value, c]) for c in classes[:-1]]
     assert f"under task {w.controls['task'].value + 1} its label is <b>{int(maps[w.controls['task'].value, classes[-1]])}</b>" in w.text.value
+    # every control shows the value the model reads (a drop-down's label follows its value)
+    for box in (w.controls["task"], *w.controls["classes"], *w.controls["labels"]):
+        assert box.label == str(box.value) or box.options[box.index] == (box.label, box.value)
+    assert [b.label for b in w.controls["classes"]] == [str(c) for c in classes]
     # its picture names the seed and the step it shows, above its controls, disabled
     pic = w.picture()
+    assert f"<option selected>{classes[0]}</option>" in pic
     assert pic.startswith("<p><b>seed 0, step 300</b> (of 300)</p>") and "<output>300</output>" in pic
     assert pic.count("disabled") == 3 + 1 + 2 * run.config.task.N + 1  # seed, step, draw; task; items, query, labels

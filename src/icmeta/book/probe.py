@@ -133,7 +133,11 @@ def probe_widget(run: Run):
     state: dict[str, Any] = {"n": 0}
 
     def quietly(box, value) -> None:  # set a control without running the model for each one
-        box.unobserve_all("value")
+        for handler in (build, update):  # only the probe's own: ipywidgets keeps index and label in step
+            try:
+                box.unobserve(handler, names="value")
+            except ValueError:
+                pass
         box.value = value
 
     def listen() -> None:
