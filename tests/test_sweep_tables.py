@@ -203,3 +203,29 @@ def test_late_gain_is_the_final_level_minus_the_level_at_two_thirds_of_the_run()
     # rising: the last 5 evaluations average 0.84, the 5 up to step 200 average 0.54
     low, high = sweep_tables.late_gain(sr, "both")
     assert low == pytest.approx(0.0) and high == pytest.approx(0.3)
+
+
+def test_the_context_and_depth_chapters_numbers_agree_with_the_tables_they_summarise():
+    """`chapter_numbers` for chapter 9 on the committed sweeps: each value is the sweep table's."""
+    from pathlib import Path
+
+    from icmeta.analysis import chapter_numbers as CN
+    from icmeta.experiments import load_lr_check, load_sweep
+    from icmeta.experiments.sweeps import SWEEPS
+
+    root, seeds = Path(__file__).resolve().parents[1] / "runs", [0, 1, 2]
+    objective = load_sweep("fig21", "fast", seeds, root=root)
+    d = CN.loss_numbers(objective)
+    assert d["final_all"] == sweep_tables.final_range(objective, "loss=all_labels")
+    assert d["chunk_all"] == sweep_tables.layer_final(objective, "loss=all_labels", "chunk_example", 1)[1:]
+    depth = load_sweep("fig22", "fast", seeds, root=root)
+    d = CN.depth_numbers(depth, 0.95)
+    assert d["reach_L2"] == sweep_tables.reach_range(depth, "layers=2", 0.95)
+    assert d["l5_div_n"] == len(sweep_tables.divergences(depth).query("setting == 'layers=5'"))
+    fast, slow = load_lr_check("fig22_lr", seeds, root=root)
+    d = CN.depth_lr_numbers(fast, slow, 0.95)
+    assert d["l5_lr03_div_seeds"] == ", ".join(map(str, sweep_tables.divergences(slow).seed))
+    standard = load_sweep("fig20", "fast", seeds, root=root)
+    d = CN.standard_numbers(standard, 0.95, SWEEPS["fig20"].lr_scale)
+    lo, hi = d["std_scc_steps"]
+    assert lo <= hi and d["std_scc_paper"] == tuple(round(s * float(d["std_factor"])) for s in (lo, hi))

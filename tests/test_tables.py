@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icmeta.analysis import tables
+from icmeta.analysis import chapter_numbers, tables
 from icmeta.analysis.heads import uniform_value
 from icmeta.analysis.tables import PAPER_TABLE1, table1, table3
 from icmeta.presets import preset
@@ -182,7 +182,7 @@ def test_variant_overview_counts_seeds_per_level_and_measures_bigram_above_unifo
 
 
 def test_the_reproduction_notes_numbers_agree_with_the_tables_they_summarise():
-    """`tables.reproduction_numbers` on the committed runs: each range spans what the plateau and
+    """`chapter_numbers.reproduction_numbers` on the committed runs: each range spans what the plateau and
     summary tables hold for its variant and level, the counts are of the seeds read, and the
     archived run's rate is its steps over its wall time."""
     from pathlib import Path
@@ -192,7 +192,7 @@ def test_the_reproduction_notes_numbers_agree_with_the_tables_they_summarise():
     root, seeds = Path(__file__).resolve().parents[1] / "runs", [0, 1, 2]
     runs, main, gpu = load_variants("fast", seeds, root=root), load_main_run("fast", seeds, root=root), \
         load_archived_paper_run(root)
-    d = tables.reproduction_numbers(runs, main, gpu, seeds)
+    d = chapter_numbers.reproduction_numbers(runs, main, gpu, seeds)
     plat = tables.variant_plateaus(runs)
     code = plat[(plat.variant == "preset (code encoding)") & (plat.circuit == "SCC")]
     assert d["code_scc"] == (code.acc.min(), code.acc.max())
@@ -207,7 +207,7 @@ def test_the_reproduction_notes_numbers_agree_with_the_tables_they_summarise():
 
 
 def test_the_main_results_late_numbers_agree_with_the_tables_they_summarise():
-    """`tables.late_numbers` on the committed main run: the end is the run's last step, the
+    """`chapter_numbers.late_numbers` on the committed main run: the end is the run's last step, the
     labels-only level spans its SCC plateaus, the seeds that settle are the run's."""
     from pathlib import Path
 
@@ -216,7 +216,7 @@ def test_the_main_results_late_numbers_agree_with_the_tables_they_summarise():
 
     seeds = [0, 1, 2]
     run = load_main_run("fast", seeds, root=Path(__file__).resolve().parents[1] / "runs")
-    d = tables.late_numbers(run, seeds)
+    d = chapter_numbers.late_numbers(run, seeds)
     pt = run_phases(run)
     scc = pt[pt.circuit == "SCC"]
     assert d["step_b"] == run.last_step == d["run_steps"] and d["step_a"] < d["step_b"]
