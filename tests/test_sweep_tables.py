@@ -229,3 +229,30 @@ def test_the_context_and_depth_chapters_numbers_agree_with_the_tables_they_summa
     d = CN.standard_numbers(standard, 0.95, SWEEPS["fig20"].lr_scale)
     lo, hi = d["std_scc_steps"]
     assert lo <= hi and d["std_scc_paper"] == tuple(round(s * float(d["std_factor"])) for s in (lo, hi))
+
+
+def test_the_data_properties_chapters_numbers_agree_with_the_tables_they_summarise():
+    """`chapter_numbers` for chapter 6 on the committed sweeps: each value is the sweep table's."""
+    from pathlib import Path
+
+    from icmeta.analysis import chapter_numbers as CN
+    from icmeta.analysis.summaries import diverged_at
+    from icmeta.experiments import load_sweep
+
+    root, seeds = Path(__file__).resolve().parents[1] / "runs", [0, 1, 2]
+    load = lambda name: load_sweep(name, "fast", seeds, root=root)  # noqa: E731
+    sr = load("fig7a")
+    assert CN.t_numbers(sr)["t2_ncc"] == sweep_tables.seed_count(sr, ["T=2"], "NCC")
+    sr = load("fig7b")
+    big = [sweep_tables.final_range(sr, k) for k in ("K=512", "K=1024")]
+    assert CN.k_numbers(sr)["kbig_final"] == (min(a for a, _ in big), max(b for _, b in big))
+    sr = load("fig7d")
+    d = CN.alpha_numbers(sr)
+    assert d["div_step"] == diverged_at(sr.run("alpha=1.25", d["div_seed"]))
+    sr = load("fig7e")
+    d = CN.beta_numbers(sr)
+    assert d["high_level"] > d["high_labels"]  # the labels-only plateau above its own ceiling
+    sr = load("fig18")
+    assert CN.many_tasks_numbers(sr)["final_t18"] == sweep_tables.final_range(sr, "T=18")
+    sr = load("phase_diagram")
+    assert CN.phase_diagram_numbers(sr)["ke_final_128"] == sweep_tables.final_range(sr, "K=128,eps=1")

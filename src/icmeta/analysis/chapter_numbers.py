@@ -11,8 +11,19 @@ from ..experiments.load import SweepRuns
 from . import phases as P
 from .heads import label_accuracy, uniform_value
 from .phases import run_phases
-from .summaries import PAPER_LR, final_value, span
-from .sweep_tables import ceiling_mean, divergences, final_range, layer_final, reach_clock_range, reach_range
+from .summaries import PAPER_LR, diverged_at, final_value, span
+from .sweep_tables import (
+    ceiling_mean,
+    circuits_seen,
+    divergences,
+    final_range,
+    layer_final,
+    plateau_levels,
+    reach_clock_range,
+    reach_range,
+    seed_count,
+    task_table,
+)
 from .tables import (
     SETTLE_TOLERANCE,
     WINDOW_DECADES,
@@ -197,3 +208,88 @@ def standard_numbers(standard: SweepRuns, reach: float, lr_scale: float) -> dict
                 std_reach=reach_range(standard, "main", reach),
                 std_chunk=layer_final(standard, "main", "chunk_example", 1)[1:],
                 std_l2label=layer_final(standard, "main", "label_attention", 2)[1:])
+
+
+# ---------------------------------------------------- what in the data makes each phase (06)
+
+
+def t_numbers(sr: SweepRuns) -> dict:
+    """Fig. 7a's numbers: seeds with a context-free plateau at T = 2, how far the first plateaus of
+    T = 3 and 4 sit from their context-free ceiling, and that ceiling at T = 2, 3, 4."""
+    pl = plateau_levels(sr)
+    first = pl[(pl.named == "NCC") & pl.setting.isin(["T=3", "T=4"])]
+    return dict(t2_ncc=seed_count(sr, ["T=2"], "NCC"), t34_gap=(first.level - first.ignore).abs().max(),
+                **{f"ignore_t{t}": ceiling_mean(sr, f"T={t}", "ignore") for t in (2, 3, 4)})
+
+
+def k_numbers(sr: SweepRuns) -> dict:
+    """Fig. 7b's numbers: K = 32's context-free plateaus and the seeds that go straight from it to
+    full pairs, the labels-only ceilings, K = 128's labels-only level, and the largest K's finals."""
+    pl = plateau_levels(sr)
+    k32 = pl[(pl.setting == "K=32") & (pl.named == "NCC")]
+    k128 = pl[(pl.setting == "K=128") & (pl.named == "SCC")]
+    seen = circuits_seen(sr)
+    k32_seen = seen[seen.label == "K=32"]
+    big = [final_range(sr, k) for k in ("K=512", "K=1024")]
+    return dict(k32_ncc=seed_count(sr, ["K=32"], "NCC"), k32_ncc_level=span(k32.level),
+                k32_ignore=ceiling_mean(sr, "K=32", "ignore"),
+                k32_direct=f"{int((k32_seen.NCC & k32_seen.FCC & ~k32_seen.SCC).sum())} of {len(k32_seen)}",
+                **{f"labels_k{k}": ceiling_mean(sr, f"K={k}", "labels") for k in (32, 128, 1024)},
+                k128_scc=span(k128.level), kbig_final=(min(a for a, _ in big), max(b for _, b in big)))
+
+
+def alpha_numbers(sr: SweepRuns) -> dict:
+    """Fig. 7d's numbers: α = 1's final accuracy, and the α = 1.25 seed that diverged: when, and the
+    level it stood at over its last twenty evaluations before."""
+    bad = [(m.seed, diverged_at(r), r) for m, r in sr.pairs("alpha=1.25") if diverged_at(r) is not None]
+    div_seed, div_step, div_run = bad[0]
+    acc = div_run.metrics[div_run.metrics.metric == "acc"].groupby("step").value.mean()
+    return dict(alpha1_final=final_range(sr, "alpha=1"), div_seed=div_seed, div_step=div_step,
+                div_level=acc[acc.index < div_step].iloc[-20:].median())
+
+
+def beta_numbers(sr: SweepRuns) -> dict:
+    """Fig. 7e's numbers: the context-free ceilings at β = 0 and 1 and how far the plateaus sit from
+    them, when each task is learnt at β = 1, and the labels-only plateau that sits highest above its
+    own ceiling."""
+    pl = plateau_levels(sr)
+    ncc = pl[pl.named == "NCC"]
+    high = pl[(pl.named == "SCC") & (pl.level > pl.labels)].sort_values("level").iloc[-1]  # above its own ceiling
+    tasks = task_table(sr, "beta=1").reset_index()
+    hi, lo = "acc ≥ 0.9 at step", "acc ≥ 0.5 at step"
+    return dict(ignore_b0=ceiling_mean(sr, "beta=0", "ignore"), ignore_b1=ceiling_mean(sr, "beta=1", "ignore"),
+                beta_ncc_gap=(ncc.level - ncc.ignore).abs().max(),
+                task1_hi=span(tasks[tasks.task == 1][hi]), task3_hi=span(tasks[tasks.task == 3][hi]),
+                task23_lo=tasks[tasks.task > 1][lo].min(),
+                high_seed=int(high.seed), high_setting=high.setting.replace("beta=", "β = "),
+                high_level=high.level, high_labels=high.labels)
+
+
+def many_tasks_numbers(sr: SweepRuns) -> dict:
+    """Fig. 18's numbers: how far the first plateaus sit from the context-free ceiling, that ceiling
+    at T = 3 and 18, and the final accuracy at T = 12 and 18."""
+    pl = plateau_levels(sr)
+    first = pl[(pl.plateau == 1) & (pl.named == "NCC")]
+    return dict(many_gap=(first.level - first.ignore).abs().max(),
+                many_ignore_3=ceiling_mean(sr, "T=3", "ignore"), many_ignore_18=ceiling_mean(sr, "T=18", "ignore"),
+                final_t12=final_range(sr, "T=12"), final_t18=final_range(sr, "T=18"))
+
+
+def phase_diagram_numbers(sr: SweepRuns) -> dict:
+    """The K × ε diagram's numbers: seeds with each plateau in groups of cells, the K = 256 ceilings
+    and final accuracies."""
+    def cell(Ks, epss):
+        return [f"K={k},eps={e}" for k in Ks for e in epss]
+
+    unfinished = [final_range(sr, x) for x in cell([256], ["0.5", "1"])]
+    return dict(ke_ncc_noisy=seed_count(sr, cell([32, 64], ["1"]), "NCC"),
+                ke_scc_noisy=seed_count(sr, cell([32, 64], ["1"]), "SCC"),
+                ke_ncc_clean=seed_count(sr, cell([32, 64], ["0.1", "0.5"]), "NCC"),
+                ke_scc_mid=seed_count(sr, cell([64, 128], ["0.1", "0.5", "1"]), "SCC"),
+                ke_scc_32=seed_count(sr, cell([32], ["0.1", "0.5", "1"]), "SCC"),
+                ke_scc_256=seed_count(sr, cell([256], ["0.1", "0.5", "1"]), "SCC"),
+                ke_labels_256=ceiling_mean(sr, "K=256,eps=0.1", "labels"),
+                ke_ignore_256=ceiling_mean(sr, "K=256,eps=0.1", "ignore"),
+                ke_final_256=(min(a for a, _ in unfinished), max(b for _, b in unfinished)),
+                ke_final_128=final_range(sr, "K=128,eps=1"),
+                ke_ncc_bigk_noisy=seed_count(sr, cell([128, 256], ["1"]), "NCC"))
