@@ -126,6 +126,15 @@ def bigram_peak(d: pd.DataFrame) -> pd.Series:
     return d.loc[d.bigram_L2.idxmax()]
 
 
+def fcc_head_peak(f: pd.DataFrame) -> tuple[int, pd.DataFrame, pd.Series]:
+    """Of a `roles` frame: the head with the highest FCC score at the end, its rows (by step) and
+    the row of its layer-2 bigram peak (`bigram_peak`: the moment Fig. 9 shows)."""
+    end = f[f.step == f.step.max()].set_index("head")
+    h = int(end.FCC.idxmax())
+    d = f[f["head"] == h].sort_values("step")
+    return h, d, bigram_peak(d)
+
+
 def layer_table(sr: SweepRuns) -> pd.DataFrame:
     """Per setting and layer: each circuit metric at the end (head mean, mean of the last 5
     measurements; mean over seeds with the range), for depth sweeps: in which layers each pattern

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.heads import bigram_peak, layer_pattern, roles
+from ..analysis.heads import fcc_head_peak, layer_pattern, roles
 from ..analysis.summaries import moved_at
 from ..analysis.phases import run_phases
 from ..analysis.tables import LEVEL_NAMES
@@ -83,18 +83,14 @@ def head_explorer_frames(sr: SweepRuns, label: str = "heads=2", per_decade: int 
     of every head in every layer, and a caption with accuracy and each head's role at the nearest
     measured step, its three circuit scores and each layer's pattern read alone (`layer_pattern`)."""
     pairs = sr.pairs(label)
-    peaks = []
-    for m, r in pairs:
-        f = roles(r)
-        end = f[f.step == f.step.max()].set_index("head")
-        peaks.append(int(bigram_peak(f[f["head"] == int(end.FCC.idxmax())]).step))
+    role_frames = [roles(r) for _, r in pairs]
+    peaks = [int(fcc_head_peak(f)[2].step) for f in role_frames]
     snapshots = np.asarray(pairs[0][1].patterns(seed=pairs[0][0].seed)["steps"])
     keep = snapshot_subset(snapshots, per_decade, start=explorer_start([r for _, r in pairs]), extra=peaks)
     frames = []
-    for m, r in pairs:
+    for (m, r), f in zip(pairs, role_frames):
         pats = r.patterns(seed=m.seed)
         steps = np.asarray(pats["steps"])
-        f = roles(r)
         measured = np.sort(f.step.unique())
         acc = r.metrics[r.metrics.metric == "acc"].groupby("step").value.mean()
         N = m.config.task.N

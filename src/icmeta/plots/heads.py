@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from ..analysis.heads import METRICS, bigram_peak, roles
+from ..analysis.heads import METRICS, fcc_head_peak, roles
 from ..analysis.summaries import (
     CLOCK_LABEL,
     clock_frame,
@@ -112,11 +112,7 @@ def fig9(sr: SweepRuns, label: str = "heads=2", seed: int = 0):
     SCC-like state: layer-2 bigram up while layer-1 label attention is high), and its maps at
     that step and at the end. Returns (curves, maps)."""
     r = sr.run(label, seed)
-    f = roles(r).sort_values("step")
-    end = f[f.step == f.step.max()].set_index("head")
-    h = int(end.FCC.idxmax())
-    d = f[f["head"] == h]
-    peak = bigram_peak(d)
+    h, d, peak = fcc_head_peak(roles(r))
     fig, ax = plt.subplots(figsize=(5.2, 3.0), layout="constrained")
     x = d.step.clip(lower=1)
     for k, l, ls in (("label_attention", 1, "-"), ("bigram", 2, "-"), ("chunk_example", 1, "--"), ("label_attention", 2, "--")):
